@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
-__all__ = ["Answered", "Ask", "AskStyle", "Message", "Notice", "Option", "Say"]
+__all__ = [
+    "Answered",
+    "Ask",
+    "AskStyle",
+    "Message",
+    "Notice",
+    "Option",
+    "Say",
+    "message_from_dict",
+    "message_to_dict",
+]
 
 
 class AskStyle(StrEnum):
@@ -70,3 +82,55 @@ class Notice:
 
 
 Message = Say | Ask | Answered | Notice
+
+
+def message_to_dict(message: Message) -> dict[str, object]:
+    """A JSON-safe form for the outbox: the message waits there until it is delivered."""
+    if isinstance(message, Ask):
+        return {
+            "kind": "ask",
+            "item_id": message.item_id,
+            "text": message.text,
+            "style": message.style.value,
+            "hint": message.hint,
+            "progress": message.progress,
+            "options": [[o.value, o.label] for o in message.options],
+            "selected": list(message.selected),
+            "current": message.current,
+            "controls": [[o.value, o.label] for o in message.controls],
+            "done_label": message.done_label,
+            "refresh": message.refresh,
+        }
+    if isinstance(message, Answered):
+        return {
+            "kind": "answered",
+            "item_id": message.item_id,
+            "question": message.question,
+            "display": message.display,
+        }
+    return {"kind": "notice" if isinstance(message, Notice) else "say", "text": message.text}
+
+
+def message_from_dict(data: Mapping[str, Any]) -> Message:
+    kind = data["kind"]
+    if kind == "ask":
+        return Ask(
+            item_id=data["item_id"],
+            text=data["text"],
+            style=AskStyle(data["style"]),
+            hint=data["hint"],
+            progress=data["progress"],
+            options=tuple(Option(v, label) for v, label in data["options"]),
+            selected=tuple(data["selected"]),
+            current=data["current"],
+            controls=tuple(Option(v, label) for v, label in data["controls"]),
+            done_label=data["done_label"],
+            refresh=data["refresh"],
+        )
+    if kind == "answered":
+        return Answered(data["item_id"], data["question"], data["display"])
+    if kind == "notice":
+        return Notice(data["text"])
+    if kind == "say":
+        return Say(data["text"])
+    raise ValueError(f"unknown message kind {kind!r}")

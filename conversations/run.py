@@ -47,7 +47,7 @@ class AnswerState(StrEnum):
     ANSWERED = "answered"
     SKIPPED = "skipped"
     NOT_APPLICABLE = "not_applicable"
-    """Answered once, then a changed earlier answer made the item irrelevant: kept, never counted."""
+    """Answered, then made irrelevant by a changed earlier answer: kept, never counted."""
 
 
 class Awaiting(StrEnum):
@@ -106,8 +106,6 @@ class RunState:
     cursor: str | None = None
     """The item whose answer is awaited (or last shown)."""
     answers: Mapping[str, StoredAnswer] = field(default_factory=dict)
-    history: tuple[str, ...] = ()
-    """Items shown, in order: `back` pops it."""
     selection: tuple[str, ...] = ()
     """Multi-choice ticks not yet submitted."""
     consent_version: str | None = None
@@ -128,7 +126,6 @@ class RunState:
             "awaiting": self.awaiting.value,
             "cursor": self.cursor,
             "answers": {item: answer.to_dict() for item, answer in self.answers.items()},
-            "history": list(self.history),
             "selection": list(self.selection),
             "consent_version": self.consent_version,
             "started_at": _iso(self.started_at),
@@ -148,7 +145,6 @@ class RunState:
             awaiting=Awaiting(data["awaiting"]),
             cursor=data["cursor"],
             answers={k: StoredAnswer.from_dict(v) for k, v in data["answers"].items()},
-            history=tuple(data["history"]),
             selection=tuple(data["selection"]),
             consent_version=data["consent_version"],
             started_at=_from_iso(data["started_at"]),

@@ -1,0 +1,142 @@
+"""The composition root: build everything from Settings, run it, stop it cleanly.
+
+Nothing is created at import time. Tests call `build()` with their own settings, streams
+and clock and get the same wiring production runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TextIO
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.channels.base import Channel, InboundEvent
+from bot.channels.console import ConsoleChannel
+from bot.dispatcher import Dispatcher
+from bot.handling import Handler
+from bot.processing import EventProcessor
+from bot.questionnaires import QuestionnaireBook
+from bot.settings import Settings
+from storage.db import make_engine, make_session_factory
+from storage.migrate import ensure_schema
+from storage.unit_of_work import UnitOfWork
+
+__all__ = ["App", "ConsoleOptions", "build", "utc_now"]
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class ConsoleOptions:
+    user: str
+    stdin: TextIO = field(default_factory=lambda: sys.stdin)
+    stdout: TextIO = field(default_factory=lambda: sys.stdout)
+    language: str | None = None
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    book: QuestionnaireBook
+    handler: Handler
+    processor: EventProcessor
+    dispatcher: Dispatcher
+    channels: dict[str, Channel]
+
+    async def run(self) -> None:
+        """Run until every receiving channel has stopped (console end-of-input) or a signal."""
+        workers = [
+            asyncio.create_task(self.processor.run(), name="processor"),
+            asyncio.create_task(self.dispatcher.run(), name="dispatcher"),
+        ]
+        receivers = [
+            asyncio.create_task(channel.start(self._sink_for(channel)), name=name)
+            for name, channel in self.channels.items()
+        ]
+        stop = asyncio.Event()
+        _on_signals(stop.set)
+        stopper = asyncio.create_task(stop.wait(), name="signals")
+        received = asyncio.ensure_future(asyncio.gather(*receivers)) if receivers else None
+        watched = [stopper, *workers, *([received] if received else [])]
+        try:
+            done, _ = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            await self._shutdown([*receivers, stopper, *workers])
+        for task in done:
+            if task is not stopper and not task.cancelled() and task.exception():
+                raise task.exception()  # type: ignore[misc]
+
+    def _sink_for(self, channel: Channel) -> Callable[[InboundEvent], object]:
+        if isinstance(channel, ConsoleChannel):
+            return self.submit_and_wait
+        return self.submit
+
+    async def submit(self, event: InboundEvent) -> None:
+        await self.processor.submit(event)
+
+    async def submit_and_wait(self, event: InboundEvent) -> None:
+        """Handle, then wait until the replies went out: the console reads in turns."""
+        handled = await self.processor.submit(event)
+        await self.dispatcher.settled(handled.outbox_ids)
+
+    async def _shutdown(self, tasks: list[asyncio.Task[object]]) -> None:
+        for channel in self.channels.values():
+            await channel.stop()
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self.processor.close()
+        self.dispatcher.close()
+        self.engine.dispose()
+
+
+def build(
+    settings: Settings,
+    *,
+    console: ConsoleOptions | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> App:
+    engine = make_engine(settings.database_url)
+    ensure_schema(engine)
+    session_factory = make_session_factory(engine)
+    book = QuestionnaireBook.from_file(settings.questionnaire)
+    with UnitOfWork(session_factory) as uow:
+        book.store_current(uow.session)
+        uow.commit()
+    channels: dict[str, Channel] = {}
+    if console is not None:
+        channels["console"] = ConsoleChannel(
+            console.user,
+            console.stdin,
+            console.stdout,
+            language=console.language,
+            interactive=console.stdin.isatty(),
+        )
+    handler = Handler(session_factory, book, clock, open_enrollment=settings.open_enrollment)
+    dispatcher = Dispatcher(session_factory, channels, clock)
+    processor = EventProcessor(handler, on_committed=lambda _results: dispatcher.wake())
+    return App(settings, engine, session_factory, book, handler, processor, dispatcher, channels)
+
+
+def _on_signals(callback: Callable[[], None]) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, callback)

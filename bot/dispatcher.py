@@ -1,0 +1,168 @@
+"""Sends committed outbox rows through their channel, in order per address, with retries.
+
+The outbox is the only way anything reaches a person. Rows are read after the handling
+transaction committed; each address's messages go out in order, addresses in parallel;
+a failure holds back that address's later messages (so nobody sees question 5 before
+question 4) and is retried with backoff, or when the platform says (`retry_after`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from itertools import groupby
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.channels.base import Channel, DeliveryError
+from conversations.messages import message_from_dict
+from storage import repository
+from storage.models import OutboxRow
+from storage.unit_of_work import UnitOfWork
+
+__all__ = ["Dispatcher", "RetryPolicy"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 6
+    first_delay: float = 1.0
+    max_delay: float = 300.0
+
+    def delay(self, attempts: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return retry_after
+        return min(self.first_delay * 2 ** (attempts - 1), self.max_delay)
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    row_id: int
+    attempts: int
+    error: DeliveryError | None = None
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        channels: Mapping[str, Channel],
+        clock: Callable[[], datetime],
+        *,
+        retry: RetryPolicy | None = None,
+        batch_size: int = 200,
+        poll_interval: float = 1.0,
+    ) -> None:
+        self.session_factory = session_factory
+        self.channels = channels
+        self.clock = clock
+        self.retry = retry or RetryPolicy()
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self._wake = asyncio.Event()
+        self._settled = asyncio.Condition()
+        self._done: set[int] = set()
+        self._recent: deque[int] = deque(maxlen=100_000)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parley-outbox")
+
+    def wake(self) -> None:
+        """New rows were committed: look now rather than at the next poll."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            sent = await self.drain_once()
+            if sent == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                self._wake.clear()
+
+    async def drain_once(self) -> int:
+        """Send what is due now; returns how many rows were attempted."""
+        loop = asyncio.get_running_loop()
+        rows = await loop.run_in_executor(self._executor, self._due)
+        if not rows:
+            return 0
+        groups = [list(g) for _, g in groupby(rows, key=lambda r: (r.channel, r.address))]
+        outcomes = await asyncio.gather(*(self._send_in_order(group) for group in groups))
+        flat = [outcome for group in outcomes for outcome in group]
+        settled = await loop.run_in_executor(self._executor, self._record, flat)
+        await self._announce(settled)
+        return len(flat)
+
+    async def settled(self, row_ids: Iterable[int], timeout: float = 30.0) -> None:
+        """Wait until these rows were sent or gave up (the console waits for its replies)."""
+        wanted = set(row_ids)
+        async with self._settled:
+            await asyncio.wait_for(self._settled.wait_for(lambda: wanted <= self._done), timeout)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+
+    # --- internals ----------------------------------------------------------------------
+
+    def _due(self) -> list[OutboxRow]:
+        with UnitOfWork(self.session_factory) as uow:
+            rows = repository.due_outbox(uow.session, self.clock(), self.batch_size)
+            rows.sort(key=lambda r: (r.channel, r.address, r.id))
+            return rows
+
+    async def _send_in_order(self, rows: list[OutboxRow]) -> list[_Outcome]:
+        outcomes: list[_Outcome] = []
+        for row in rows:
+            channel = self.channels.get(row.channel)
+            if channel is None:
+                error = DeliveryError(f"no channel {row.channel!r} in this process")
+                outcomes.append(_Outcome(row.id, row.attempts + 1, error))
+                break
+            try:
+                await channel.send(row.address, message_from_dict(row.payload))
+            except DeliveryError as error:
+                outcomes.append(_Outcome(row.id, row.attempts + 1, error))
+                break
+            except Exception as exc:
+                log.exception("sending outbox row %s failed", row.id)
+                outcomes.append(_Outcome(row.id, row.attempts + 1, DeliveryError(repr(exc))))
+                break
+            outcomes.append(_Outcome(row.id, row.attempts + 1))
+        return outcomes
+
+    def _record(self, outcomes: list[_Outcome]) -> list[int]:
+        """Store each outcome; returns the rows that are settled (sent, or failed for good)."""
+        now = self.clock()
+        with UnitOfWork(self.session_factory) as uow:
+            settled = [o.row_id for o in outcomes if self._record_one(uow.session, o, now)]
+            uow.commit()
+        return settled
+
+    def _record_one(self, session: Session, outcome: _Outcome, now: datetime) -> bool:
+        error = outcome.error
+        if error is None:
+            repository.mark_sent(session, outcome.row_id, now)
+            return True
+        if error.permanent or outcome.attempts >= self.retry.max_attempts:
+            log.warning("outbox row %s failed for good: %s", outcome.row_id, error)
+            repository.mark_failed(session, outcome.row_id, str(error))
+            return True
+        delay = self.retry.delay(outcome.attempts, error.retry_after)
+        log.info("outbox row %s will be retried in %.1fs: %s", outcome.row_id, delay, error)
+        repository.mark_retry(session, outcome.row_id, str(error), now + timedelta(seconds=delay))
+        return False
+
+    async def _announce(self, row_ids: list[int]) -> None:
+        """Remember recently settled rows for `settled()`; old ones are forgotten."""
+        async with self._settled:
+            for row_id in row_ids:
+                if len(self._recent) == self._recent.maxlen:
+                    self._done.discard(self._recent[0])
+                self._recent.append(row_id)
+                self._done.add(row_id)
+            self._settled.notify_all()
