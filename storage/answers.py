@@ -1,0 +1,93 @@
+"""Answers: the current one per item, and every change in an append-only history.
+
+`record_answers` is the hot path of every turn, so it speaks Core: one executemany
+upsert into `answers` keyed by (run_id, item_id), and one executemany insert into
+`answer_history`, whatever the number of answers the step recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, literal_column, select
+from sqlalchemy.orm import Session
+
+from conversations.run import StoredAnswer
+from storage.models import Answer, AnswerChange
+from storage.upsert import Insert, insert_for, table_of
+
+__all__ = ["answer_history_for_run", "answers_for_run", "record_answers"]
+
+_UPDATED_ON_CONFLICT = (
+    "raw",
+    "value",
+    "display",
+    "other_text",
+    "state",
+    "language",
+    "questionnaire_version",
+    "answered_at",
+    "updated_at",
+)
+
+
+def record_answers(
+    session: Session,
+    run_id: int,
+    answers: Sequence[tuple[str, StoredAnswer]],
+    questionnaire_version: str,
+    event_id: str | None,
+    now: datetime,
+) -> None:
+    """Make these the run's current answers and append each to the history.
+
+    If one item appears twice, the later answer is current and both are history.
+    """
+    if not answers:
+        return
+    rows = [_row(run_id, item_id, answer, questionnaire_version) for item_id, answer in answers]
+    current = {row["item_id"]: {**row, "updated_at": now} for row in rows}
+    session.execute(_upsert_current(session), list(current.values()))
+    history = [{**row, "recorded_at": now, "event_id": event_id} for row in rows]
+    session.execute(insert(table_of(AnswerChange)), history)
+
+
+def answers_for_run(session: Session, run_id: int) -> list[Answer]:
+    """The run's current answers, in the order the items were first answered."""
+    statement = select(Answer).where(Answer.run_id == run_id).order_by(Answer.id)
+    return list(session.scalars(statement))
+
+
+def answer_history_for_run(session: Session, run_id: int) -> list[AnswerChange]:
+    """Every answer the run ever recorded, oldest first."""
+    statement = select(AnswerChange).where(AnswerChange.run_id == run_id).order_by(AnswerChange.id)
+    return list(session.scalars(statement))
+
+
+def _row(
+    run_id: int, item_id: str, answer: StoredAnswer, questionnaire_version: str
+) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "item_id": item_id,
+        "raw": answer.raw,
+        "value": answer.value,
+        "display": answer.display,
+        "other_text": answer.other_text,
+        "state": answer.state.value,
+        "language": answer.language,
+        "questionnaire_version": questionnaire_version,
+        "answered_at": answer.answered_at,
+    }
+
+
+def _upsert_current(session: Session) -> Insert:
+    """The upsert of current answers. `excluded.<column>` is written out as text (both
+    dialects spell it so) because building SQLAlchemy's `excluded` alias on every call
+    cost as much as the rest of `record_answers`."""
+    return insert_for(session, table_of(Answer)).on_conflict_do_update(
+        index_elements=["run_id", "item_id"],
+        set_={column: literal_column(f"excluded.{column}") for column in _UPDATED_ON_CONFLICT},
+    )

@@ -1,0 +1,210 @@
+"""The tables: what Parley remembers, so that a restart loses nothing and repeats nothing.
+
+Rows are typed declarative classes. Timestamps are aware UTC (`UTCDateTime`); JSON
+columns hold versioned plain data (`RunState.to_dict()`, a questionnaire's source mapping,
+an outgoing message), never pickles or platform objects. Constraint names follow one
+convention so migrations can name them on every backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.types import UTCDateTime, json_document
+
+__all__ = [
+    "ANSWER_STATES",
+    "OUTBOX_STATUSES",
+    "Answer",
+    "AnswerChange",
+    "Base",
+    "Identity",
+    "OutboxRow",
+    "ReceivedEvent",
+    "Run",
+    "Stakeholder",
+    "StoredQuestionnaire",
+]
+
+ANSWER_STATES = ("answered", "skipped", "not_applicable")
+"""The values of `conversations.run.AnswerState`, frozen here as the schema's CHECK."""
+
+OUTBOX_STATUSES = ("pending", "sent", "failed")
+
+_NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+_BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+"""64-bit ids for the tables that grow with traffic; SQLite needs INTEGER for its rowid."""
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=_NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: json_document(),
+    }
+
+
+class Stakeholder(Base):
+    """A person we engage, independent of the platforms they use."""
+
+    __tablename__ = "stakeholders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    organisation: Mapped[str | None] = mapped_column(sa.String(200))
+    organisation_type: Mapped[str | None] = mapped_column(sa.String(100))
+    region: Mapped[str | None] = mapped_column(sa.String(100))
+    language: Mapped[str] = mapped_column(sa.String(16))
+    time_zone: Mapped[str] = mapped_column(sa.String(64))
+    email: Mapped[str | None] = mapped_column(sa.String(320))
+    created_at: Mapped[datetime]
+
+
+class Identity(Base):
+    """One platform account of a stakeholder: a person can start on Slack and end on Telegram."""
+
+    __tablename__ = "identities"
+    __table_args__ = (sa.UniqueConstraint("platform", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stakeholder_id: Mapped[int] = mapped_column(sa.ForeignKey("stakeholders.id"), index=True)
+    platform: Mapped[str] = mapped_column(sa.String(32))
+    external_id: Mapped[str] = mapped_column(sa.String(200))
+    display_name: Mapped[str | None] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime]
+
+
+class StoredQuestionnaire(Base):
+    """A questionnaire version as loaded: runs resume against exactly this definition."""
+
+    __tablename__ = "questionnaires"
+    __table_args__ = (sa.UniqueConstraint("key", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(128))
+    version: Mapped[str] = mapped_column(sa.String(64))
+    definition: Mapped[dict[str, Any]]
+    checksum: Mapped[str] = mapped_column(sa.String(128))
+    loaded_at: Mapped[datetime]
+
+
+class Run(Base):
+    """One stakeholder's progress through one questionnaire in one wave.
+
+    `version_id` is SQLAlchemy's optimistic lock: a save whose version was overtaken by
+    another transaction raises `StaleDataError` instead of overwriting it.
+    """
+
+    __tablename__ = "runs"
+    __table_args__ = (sa.UniqueConstraint("stakeholder_id", "questionnaire_key", "wave"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stakeholder_id: Mapped[int] = mapped_column(sa.ForeignKey("stakeholders.id"))
+    questionnaire_key: Mapped[str] = mapped_column(sa.String(128))
+    questionnaire_version: Mapped[str] = mapped_column(sa.String(64))
+    wave: Mapped[str] = mapped_column(sa.String(64), default="main", server_default="main")
+    status: Mapped[str] = mapped_column(sa.String(32))
+    state: Mapped[dict[str, Any]]
+    version_id: Mapped[int] = mapped_column(sa.Integer)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]
+
+    __mapper_args__: Mapping[str, Any] = {"version_id_col": version_id}
+
+
+class Answer(Base):
+    """The current answer to one item of one run (its changes live in `answer_history`)."""
+
+    __tablename__ = "answers"
+    __table_args__ = (
+        sa.UniqueConstraint("run_id", "item_id"),
+        sa.CheckConstraint(_in("state", ANSWER_STATES), name="state"),
+    )
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True)
+    run_id: Mapped[int] = mapped_column(sa.ForeignKey("runs.id"))
+    item_id: Mapped[str] = mapped_column(sa.String(128))
+    raw: Mapped[str] = mapped_column(sa.Text)
+    value: Mapped[Any] = mapped_column(json_document(), nullable=True)
+    display: Mapped[str] = mapped_column(sa.Text)
+    other_text: Mapped[str | None] = mapped_column(sa.Text)
+    state: Mapped[str] = mapped_column(sa.String(16))
+    language: Mapped[str] = mapped_column(sa.String(16))
+    questionnaire_version: Mapped[str] = mapped_column(sa.String(64))
+    answered_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class AnswerChange(Base):
+    """Every answer ever recorded, append-only: the audit trail behind `answers`."""
+
+    __tablename__ = "answer_history"
+    __table_args__ = (
+        sa.Index(None, "run_id", "item_id"),
+        sa.CheckConstraint(_in("state", ANSWER_STATES), name="state"),
+    )
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True)
+    run_id: Mapped[int] = mapped_column(sa.ForeignKey("runs.id"))
+    item_id: Mapped[str] = mapped_column(sa.String(128))
+    raw: Mapped[str] = mapped_column(sa.Text)
+    value: Mapped[Any] = mapped_column(json_document(), nullable=True)
+    display: Mapped[str] = mapped_column(sa.Text)
+    other_text: Mapped[str | None] = mapped_column(sa.Text)
+    state: Mapped[str] = mapped_column(sa.String(16))
+    language: Mapped[str] = mapped_column(sa.String(16))
+    questionnaire_version: Mapped[str] = mapped_column(sa.String(64))
+    answered_at: Mapped[datetime]
+    recorded_at: Mapped[datetime]
+    event_id: Mapped[str | None] = mapped_column(sa.String(200))
+
+
+class ReceivedEvent(Base):
+    """An inbound platform event id, kept so a redelivery does nothing twice."""
+
+    __tablename__ = "inbound_events"
+    __table_args__ = (sa.UniqueConstraint("platform", "event_id"),)
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True)
+    platform: Mapped[str] = mapped_column(sa.String(32))
+    event_id: Mapped[str] = mapped_column(sa.String(200))
+    received_at: Mapped[datetime]
+
+
+class OutboxRow(Base):
+    """A message to send, written in the same transaction as the state that caused it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        sa.Index(None, "status", "not_before"),
+        sa.CheckConstraint(_in("status", OUTBOX_STATUSES), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True)
+    channel: Mapped[str] = mapped_column(sa.String(32))
+    address: Mapped[str] = mapped_column(sa.String(200))
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(sa.String(16), server_default="pending")
+    attempts: Mapped[int] = mapped_column(sa.Integer, server_default=sa.text("0"))
+    not_before: Mapped[datetime]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    run_id: Mapped[int | None] = mapped_column(sa.ForeignKey("runs.id"))

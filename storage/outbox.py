@@ -1,0 +1,172 @@
+"""The transactional outbox: messages are rows first, sent only after their transaction commits.
+
+The handler enqueues in the same transaction as the run and answers it reports on; the
+dispatcher later takes due rows and marks each sent, to retry, or failed. Nothing here
+sends anything.
+
+Two ways to take rows:
+- `due_outbox` locks them (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so parallel
+  dispatchers get disjoint rows); send and mark within that transaction.
+- `claim_outbox` leases them: it pushes `not_before` to `lease_until`, so after a commit
+  no one else takes them until the lease ends, and the sending can happen outside any
+  transaction. Prefer it on SQLite, whose single writer lock would otherwise be held
+  for the length of a network call. A dispatcher that dies mid-send loses nothing: the
+  lease runs out and the row is due again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from storage.models import OUTBOX_STATUSES, OutboxRow
+from storage.upsert import table_of
+
+__all__ = [
+    "OutgoingMessage",
+    "claim_outbox",
+    "due_outbox",
+    "enqueue",
+    "enqueue_many",
+    "mark_failed",
+    "mark_retry",
+    "mark_sent",
+    "outbox_counts",
+]
+
+_MAX_ERROR_LENGTH = 2000
+"""Enough for a platform's error body; keeps a misbehaving API from bloating the table."""
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """One message for `enqueue_many`: where it goes, what it says, and not before when."""
+
+    channel: str
+    address: str
+    payload: Mapping[str, Any]
+    run_id: int | None = None
+    not_before: datetime | None = None
+
+
+def enqueue(
+    session: Session,
+    channel: str,
+    address: str,
+    payload: Mapping[str, Any],
+    *,
+    run_id: int | None = None,
+    not_before: datetime | None = None,
+    now: datetime,
+) -> int:
+    """Add one message to the outbox; returns its id."""
+    message = OutgoingMessage(channel, address, payload, run_id, not_before)
+    statement = insert(table_of(OutboxRow)).returning(table_of(OutboxRow).c.id)
+    return int(session.execute(statement, _row(message, now)).scalar_one())
+
+
+def enqueue_many(
+    session: Session, messages: Sequence[OutgoingMessage], *, now: datetime
+) -> list[int]:
+    """Add several messages in one statement; returns their ids in the given order."""
+    if not messages:
+        return []
+    table = table_of(OutboxRow)
+    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    result = session.execute(statement, [_row(message, now) for message in messages])
+    return [int(outbox_id) for outbox_id in result.scalars()]
+
+
+def due_outbox(
+    session: Session, now: datetime, limit: int, channel: str | None = None
+) -> list[OutboxRow]:
+    """Pending messages whose time has come, oldest first, locked for this transaction.
+
+    On PostgreSQL rows locked by another dispatcher are skipped, not waited for. SQLite
+    has no row locks; its single writer serializes dispatchers instead.
+    """
+    statement = (
+        select(OutboxRow)
+        .where(OutboxRow.status == "pending", OutboxRow.not_before <= now)
+        .order_by(OutboxRow.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    if channel is not None:
+        statement = statement.where(OutboxRow.channel == channel)
+    return list(session.scalars(statement))
+
+
+def claim_outbox(
+    session: Session,
+    now: datetime,
+    limit: int,
+    lease_until: datetime,
+    channel: str | None = None,
+) -> list[OutboxRow]:
+    """Take due messages and lease them until `lease_until` (see the module docstring)."""
+    rows = due_outbox(session, now, limit, channel)
+    if rows:
+        session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id.in_([row.id for row in rows]))
+            .values(not_before=lease_until)
+        )
+    return rows
+
+
+def mark_sent(session: Session, outbox_id: int, now: datetime) -> bool:
+    """Record a delivery. False if the row was not pending (someone else finished it)."""
+    return _finish(session, outbox_id, status="sent", sent_at=now)
+
+
+def mark_retry(session: Session, outbox_id: int, error: str, retry_at: datetime) -> bool:
+    """Record a failed attempt worth retrying at `retry_at`. False if not pending."""
+    return _finish(session, outbox_id, not_before=retry_at, last_error=_clip(error))
+
+
+def mark_failed(session: Session, outbox_id: int, error: str) -> bool:
+    """Give up on a message (a permanent platform error). False if not pending."""
+    return _finish(session, outbox_id, status="failed", last_error=_clip(error))
+
+
+def outbox_counts(session: Session) -> dict[str, int]:
+    """How many messages are in each status (every status present, zero included)."""
+    statement = select(OutboxRow.status, func.count()).group_by(OutboxRow.status)
+    counts = dict.fromkeys(OUTBOX_STATUSES, 0)
+    counts.update({status: count for status, count in session.execute(statement)})
+    return counts
+
+
+def _finish(session: Session, outbox_id: int, **changes: Any) -> bool:
+    """One attempt's outcome: count it, apply the changes, only to a pending row."""
+    statement = (
+        update(OutboxRow)
+        .where(OutboxRow.id == outbox_id, OutboxRow.status == "pending")
+        .values(attempts=OutboxRow.attempts + 1, **changes)
+    )
+    result = cast(CursorResult[Any], session.execute(statement))
+    return result.rowcount == 1
+
+
+def _row(message: OutgoingMessage, now: datetime) -> dict[str, Any]:
+    return {
+        "channel": message.channel,
+        "address": message.address,
+        "payload": dict(message.payload),
+        "status": "pending",
+        "attempts": 0,
+        "not_before": message.not_before or now,
+        "created_at": now,
+        "run_id": message.run_id,
+    }
+
+
+def _clip(error: str) -> str:
+    return error if len(error) <= _MAX_ERROR_LENGTH else error[: _MAX_ERROR_LENGTH - 1] + "…"
