@@ -29,7 +29,6 @@ from storage.models import (
     StoredQuestionnaire,
 )
 from storage.repository import (
-    OutgoingMessage,
     answer_history_for_run,
     answers_for_run,
     claim_outbox,
@@ -62,7 +61,6 @@ __all__ = [
     "Identity",
     "IdentityTaken",
     "OutboxRow",
-    "OutgoingMessage",
     "QuestionnaireChanged",
     "ReceivedEvent",
     "Run",

@@ -17,7 +17,6 @@ Two ways to take rows:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -28,7 +27,6 @@ from storage.models import OUTBOX_STATUSES, OutboxRow
 from storage.upsert import table_of
 
 __all__ = [
-    "OutgoingMessage",
     "claim_outbox",
     "due_outbox",
     "enqueue",
@@ -43,17 +41,6 @@ _MAX_ERROR_LENGTH = 2000
 """Enough for a platform's error body; keeps a misbehaving API from bloating the table."""
 
 
-@dataclass(frozen=True)
-class OutgoingMessage:
-    """One message for `enqueue_many`: where it goes, what it says, and not before when."""
-
-    channel: str
-    address: str
-    payload: Mapping[str, Any]
-    run_id: int | None = None
-    not_before: datetime | None = None
-
-
 def enqueue(
     session: Session,
     channel: str,
@@ -65,21 +52,31 @@ def enqueue(
     now: datetime,
 ) -> int:
     """Add one message to the outbox; returns its id."""
-    message = OutgoingMessage(channel, address, payload, run_id, not_before)
-    statement = insert(table_of(OutboxRow)).returning(table_of(OutboxRow).c.id)
-    return int(session.execute(statement, _row(message, now)).scalar_one())
+    table = table_of(OutboxRow)
+    row = _row(channel, address, payload, run_id, not_before, now)
+    return int(session.execute(insert(table).returning(table.c.id), row).scalar_one())
 
 
 def enqueue_many(
-    session: Session, messages: Sequence[OutgoingMessage], *, now: datetime
+    session: Session,
+    channel: str,
+    address: str,
+    payloads: Sequence[Mapping[str, Any]],
+    *,
+    run_id: int | None = None,
+    not_before: datetime | None = None,
+    now: datetime,
 ) -> list[int]:
-    """Add several messages in one statement; returns their ids in the given order."""
-    if not messages:
+    """Add several messages for one address in one statement; ids in the given order.
+
+    This is a step's reply: the ids keep the order the messages are to be read in.
+    """
+    if not payloads:
         return []
     table = table_of(OutboxRow)
     statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    result = session.execute(statement, [_row(message, now) for message in messages])
-    return [int(outbox_id) for outbox_id in result.scalars()]
+    rows = [_row(channel, address, payload, run_id, not_before, now) for payload in payloads]
+    return [int(outbox_id) for outbox_id in session.execute(statement, rows).scalars()]
 
 
 def due_outbox(
@@ -155,16 +152,23 @@ def _finish(session: Session, outbox_id: int, **changes: Any) -> bool:
     return result.rowcount == 1
 
 
-def _row(message: OutgoingMessage, now: datetime) -> dict[str, Any]:
+def _row(
+    channel: str,
+    address: str,
+    payload: Mapping[str, Any],
+    run_id: int | None,
+    not_before: datetime | None,
+    now: datetime,
+) -> dict[str, Any]:
     return {
-        "channel": message.channel,
-        "address": message.address,
-        "payload": dict(message.payload),
+        "channel": channel,
+        "address": address,
+        "payload": dict(payload),
         "status": "pending",
         "attempts": 0,
-        "not_before": message.not_before or now,
+        "not_before": not_before or now,
         "created_at": now,
-        "run_id": message.run_id,
+        "run_id": run_id,
     }
 
 

@@ -25,7 +25,6 @@ from storage.answers import answer_history_for_run, answers_for_run, record_answ
 from storage.errors import IdentityTaken, QuestionnaireChanged
 from storage.models import Identity, ReceivedEvent, Run, Stakeholder, StoredQuestionnaire
 from storage.outbox import (
-    OutgoingMessage,
     claim_outbox,
     due_outbox,
     enqueue,
@@ -38,7 +37,6 @@ from storage.outbox import (
 from storage.upsert import insert_for, table_of
 
 __all__ = [
-    "OutgoingMessage",
     "answer_history_for_run",
     "answers_for_run",
     "claim_outbox",

@@ -19,7 +19,6 @@ from conversations.run import AnswerState, StoredAnswer
 from storage import (
     IdentityTaken,
     OutboxRow,
-    OutgoingMessage,
     QuestionnaireChanged,
     ReceivedEvent,
     Run,
@@ -302,15 +301,11 @@ def test_the_same_item_twice_in_one_batch_keeps_the_later_answer(
 def test_due_messages_come_oldest_first_within_the_limit(session_factory: Factory) -> None:
     with UnitOfWork(session_factory) as uow:
         first = enqueue(uow.session, "telegram", "42", {"text": "one"}, now=NOW)
-        rest = enqueue_many(
-            uow.session,
-            [
-                OutgoingMessage("slack", "U9", {"text": "two"}),
-                OutgoingMessage("telegram", "42", {"text": "three"}),
-            ],
-            now=NOW,
-        )
-        assert enqueue_many(uow.session, [], now=NOW) == []
+        rest = [
+            enqueue(uow.session, "slack", "U9", {"text": "two"}, now=NOW),
+            *enqueue_many(uow.session, "telegram", "42", [{"text": "three"}], now=NOW),
+        ]
+        assert enqueue_many(uow.session, "telegram", "42", [], now=NOW) == []
         uow.commit()
 
     with UnitOfWork(session_factory) as uow:
@@ -381,7 +376,8 @@ def test_concurrent_dispatchers_take_disjoint_messages(session_factory: Factory)
     first has locked; on SQLite it waits for the first to commit. Either way no message is
     taken twice and none is left behind."""
     with UnitOfWork(session_factory) as uow:
-        ids = [enqueue(uow.session, "console", "me", {"n": n}, now=NOW) for n in range(4)]
+        payloads = [{"n": n} for n in range(4)]
+        ids = enqueue_many(uow.session, "console", "me", payloads, now=NOW)
         uow.commit()
 
     taken_by_second: list[int] = []
