@@ -1,8 +1,8 @@
 """Errors of the core. Bad replies are not errors: they are `Rejected` values and re-prompts.
 
-    ParleyCoreError
-    ├── InvalidInput       the caller misused the engine (a bug in the shell, never user input)
-    └── QuestionnaireError a questionnaire file is invalid; carries one LoadError per problem
+ParleyCoreError
+├── InvalidInput       the caller misused the engine (a bug in the shell, never user input)
+└── QuestionnaireError a questionnaire file is invalid; carries one LoadError per problem
 """
 
 from __future__ import annotations

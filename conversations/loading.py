@@ -175,11 +175,13 @@ class _Builder:
         self.warnings.append(LoadError(self.origin, self._line(path), path, reason))
 
     def _line(self, path: str) -> int | None:
-        while path:
-            if path in self.lines:
-                return self.lines[path]
-            path = re.sub(r"(\.[^.\[]*|\[\d+\])$", "", path)
-        return self.lines.get("")
+        """The line of `path`, or of its nearest ancestor present in the file."""
+        while path not in self.lines:
+            parent = re.sub(r"(\.?[^.\[]*|\[\d+\])$", "", path)
+            if parent == path:
+                break
+            path = parent
+        return self.lines.get(path, self.lines.get(""))
 
     def unknown_keys(self, data: Mapping[str, Any], allowed: set[str], path: str) -> None:
         for key in data:
@@ -200,7 +202,7 @@ class _Builder:
         qid = self.string(data, "id", "", pattern=_QUESTIONNAIRE_ID)
         version = data.get("version")
         if not isinstance(version, (str, int, float)) or isinstance(version, bool):
-            self.error("version", "required: a version such as \"1\" or \"2026-11\"")
+            self.error("version", 'required: a version such as "1" or "2026-11"')
         self.read_languages(data)
         title = self.text(data.get("title"), "title")
         consent, consent_version = self.consent(data.get("consent"))
@@ -336,7 +338,7 @@ class _Builder:
     def item_type(self, raw: Mapping[str, Any], path: str) -> ItemType | None:
         value = raw.get("type")
         try:
-            return ItemType(value)
+            return ItemType(str(value))
         except ValueError:
             expected = ", ".join(t.value for t in ItemType)
             reason = f"unknown item type {value!r} (expected one of: {expected})"
@@ -445,7 +447,7 @@ class _Builder:
             return None
         where = f"{path}.{key}"
         if not isinstance(source, str):
-            self.error(where, "must be a condition written as text, e.g. \"org_size >= 5\"")
+            self.error(where, 'must be a condition written as text, e.g. "org_size >= 5"')
             return None
         try:
             condition = parse_condition(source)
@@ -466,11 +468,11 @@ class _Builder:
     def check_choice_reference(
         self, where: str, name: str, literal: str, own: tuple[Choice, ...]
     ) -> None:
+        """A string compared with a choice item must be one of its choice ids."""
         target = self.seen_items.get(name)
         choices = own if name == "." else (target.choices if target else ())
-        if (name == "." or (target and target.type in _CHOICE_TYPES)) and choices:
-            if all(c.id != literal for c in choices):
-                self.error(where, f"'{literal}' is not a choice id of '{name}'")
+        if choices and all(c.id != literal for c in choices):
+            self.error(where, f"'{literal}' is not a choice id of '{name}'")
 
     # --- scalars ------------------------------------------------------------------------
 

@@ -45,9 +45,7 @@ def play(q: Questionnaire, inputs: Sequence[Input | str], language: str = "en") 
 def texts(s: Step) -> list[str]:
     out = []
     for m in s.messages:
-        if isinstance(m, (Say, Notice)):
-            out.append(m.text)
-        elif isinstance(m, Ask):
+        if isinstance(m, (Say, Notice, Ask)):
             out.append(m.text)
         elif isinstance(m, Answered):
             out.append(f"✓ {m.display}")
