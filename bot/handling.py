@@ -132,8 +132,9 @@ class Handler:
         known = repository.stakeholder_for_identity(session, event.platform, event.sender)
         if known is not None or not self._may_enrol(event):
             return known
+        language = self.book.current.language_or_default(event.language)
         stakeholder = repository.create_stakeholder(
-            session, name=event.display_name or event.sender, language=event.language, now=now
+            session, name=event.display_name or event.sender, language=language, now=now
         )
         repository.link_identity(
             session, stakeholder.id, event.platform, event.sender, event.display_name, now=now

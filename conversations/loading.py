@@ -67,6 +67,8 @@ _TYPE_KEYS: dict[ItemType, set[str]] = {
     ItemType.NOTE: set(),
 }
 _CHOICE_KEYS = {"id", "label", "other", "exclusive"}
+_RESERVED = {"and", "or", "not", "in", "true", "false", "consent"}
+"""Words conditions reserve, and the consent pseudo-item: not usable as item ids."""
 
 
 @dataclass(frozen=True)
@@ -302,6 +304,9 @@ class _Builder:
             self.error(path, "an item must be a mapping with id, type and label")
             return None
         item_id = self.string(raw, "id", path, pattern=_ID)
+        if item_id in _RESERVED:
+            self.error(f"{path}.id", f"'{item_id}' is a word of the condition language")
+            item_id = None
         if item_id is not None and item_id in self.seen_items:
             self.error(f"{path}.id", f"duplicate item id '{item_id}'")
             item_id = None

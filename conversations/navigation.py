@@ -100,13 +100,39 @@ class Progress:
 
 
 def progress(q: Questionnaire, run: RunState) -> Progress:
+    """Counts every question that is, or may still become, relevant.
+
+    A condition on an earlier question that has not been reached yet cannot be decided,
+    so its item is counted: the total starts at the full length and shrinks as branches
+    are ruled out, instead of growing under the person's feet.
+    """
     values = counted_values(run.answers)
-    relevant = [i for i in q.items if i.is_question and is_relevant(i, values)]
-    ids = [i.id for i in relevant]
+    reached = q.index_of(run.cursor) if run.cursor and q.has_item(run.cursor) else len(q.items)
+    counted = [
+        item
+        for item in q.items
+        if item.is_question and _may_be_relevant(q, item, values, run.answers, reached)
+    ]
+    ids = [item.id for item in counted]
     number = ids.index(run.cursor) + 1 if run.cursor in ids else len(ids)
     answered = sum(
         1
-        for i in relevant
-        if i.id in run.answers and run.answers[i.id].state is not AnswerState.NOT_APPLICABLE
+        for item in counted
+        if item.id in run.answers and run.answers[item.id].state is not AnswerState.NOT_APPLICABLE
     )
     return Progress(number=number, total=len(ids), answered=answered)
+
+
+def _may_be_relevant(
+    q: Questionnaire,
+    item: Item,
+    values: Mapping[str, AnswerValue],
+    answers: Mapping[str, StoredAnswer],
+    reached: int,
+) -> bool:
+    if item.relevant is None:
+        return True
+    undecided = any(
+        name not in answers and q.index_of(name) >= reached for name in item.relevant.references
+    )
+    return undecided or item.relevant.evaluate(values)

@@ -109,6 +109,11 @@ def render(message: Message) -> str:
     raise TypeError(f"not a message: {message!r}")
 
 
+def _control(command: str, label: str) -> str:
+    """`back`, or `skip (Prefer not to say)` when the label says more than the command."""
+    return command if label.casefold() == command else f"{command} ({label})"
+
+
 def _render_ask(ask: Ask) -> str:
     lines = [f"[{ask.progress}]"] if ask.progress else []
     lines.append(ask.text)
@@ -121,5 +126,5 @@ def _render_ask(ask: Ask) -> str:
             lines.append(f"  {number}. {tick}{option.label}")
     lines.append(f"({ask.hint})")
     if ask.controls:
-        lines.append("  · ".join(f"{c.value}: {c.label}" for c in ask.controls))
+        lines.append("→ " + " · ".join(_control(c.value, c.label) for c in ask.controls))
     return "\n".join(lines)

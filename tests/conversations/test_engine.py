@@ -88,7 +88,7 @@ def test_consent_comes_first_and_starts_with_section_intro(mini: Questionnaire) 
     assert agreed.run.status is RunStatus.IN_PROGRESS
     assert agreed.run.consent_version == "1"
     assert texts(agreed)[0] == "Section 1: Your organisation\nAbout you."
-    assert last_ask(agreed).progress == "Question 1 of 8 · Section 1: Your organisation"
+    assert last_ask(agreed).progress == "Question 1 of 9 · Section 1: Your organisation"
 
 
 @pytest.mark.parametrize(
@@ -258,7 +258,7 @@ def test_french_run_answers_in_french(mini: Questionnaire) -> None:
 
 def test_progress_and_help(mini: Questionnaire) -> None:
     steps = play(mini, ["I agree", "1", "progress", "help"])
-    assert texts(steps[-2]) == ["1 of 8 questions answered."]
+    assert texts(steps[-2]) == ["1 of 9 questions answered."]
     assert texts(steps[-1])[0].startswith("You can also type") is False
     assert "back (previous question)" in texts(steps[-1])[0]
 
