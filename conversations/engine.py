@@ -29,6 +29,7 @@ from conversations.inputs import (
     Reply,
     Submit,
     Toggle,
+    Unreadable,
     parse_text,
 )
 from conversations.messages import Answered, Ask, Message, Notice, Say
@@ -116,12 +117,12 @@ def _when_in_progress(q: Questionnaire, run: RunState, event: Input, now: dateti
     item = _current_item(q, run)
     if isinstance(event, Begin):
         return _reask(q, run, item, translate("run.welcome_back", run.language))
+    if _is_stale(event, item, run):
+        return Step(run, (Notice(translate("run.stale", run.language)),))
+    if isinstance(event, Unreadable):
+        return Step(run, (Say(translate("run.unreadable", run.language)),))
     if isinstance(event, Command):
         return _command(q, run, item, event, now)
-    if isinstance(event, (Pick, Toggle, Submit)) and (
-        event.item_id != item.id or run.awaiting is not Awaiting.ANSWER
-    ):
-        return Step(run, (Notice(translate("run.stale", run.language)),))
     if isinstance(event, Toggle):
         return _toggle(q, run, item, event.choice_id)
     if isinstance(event, Submit):
@@ -133,6 +134,15 @@ def _when_in_progress(q: Questionnaire, run: RunState, event: Input, now: dateti
     if run.awaiting is Awaiting.OTHER_TEXT:
         return _specify_other(q, run, item, event.text, now)
     return _answer(q, run, item, event.text, now)
+
+
+def _is_stale(event: Input, item: Item, run: RunState) -> bool:
+    """A button from another question, or pressed while a "please specify" text is awaited."""
+    if isinstance(event, Command):
+        return event.item_id is not None and event.item_id != item.id
+    if isinstance(event, (Pick, Toggle, Submit)):
+        return event.item_id != item.id or run.awaiting is not Awaiting.ANSWER
+    return False
 
 
 def _when_paused(q: Questionnaire, run: RunState, event: Input, now: datetime) -> Step:

@@ -21,6 +21,7 @@ __all__ = [
     "Reply",
     "Submit",
     "Toggle",
+    "Unreadable",
     "parse_text",
 ]
 
@@ -72,8 +73,11 @@ class Submit:
 
 @dataclass(frozen=True)
 class Command:
+    """A command, typed or pressed. A button carries `item_id`, so a stale one is ignored."""
+
     name: CommandName
     argument: str = ""
+    item_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,7 +85,12 @@ class Begin:
     """The person (re)opened the conversation: `/start`, a Continue button, the console starting."""
 
 
-Input = Reply | Pick | Toggle | Submit | Command | Begin
+@dataclass(frozen=True)
+class Unreadable:
+    """Something the bot cannot read as an answer: a sticker, a photo, a voice note."""
+
+
+Input = Reply | Pick | Toggle | Submit | Command | Begin | Unreadable
 
 _WORDS: dict[str, CommandName] = {
     "back": CommandName.BACK,

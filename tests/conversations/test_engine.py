@@ -11,7 +11,17 @@ import pytest
 
 from conversations.engine import Step, start, step
 from conversations.errors import InvalidInput
-from conversations.inputs import Begin, Input, Pick, Reply, Submit, Toggle
+from conversations.inputs import (
+    Begin,
+    Command,
+    CommandName,
+    Input,
+    Pick,
+    Reply,
+    Submit,
+    Toggle,
+    Unreadable,
+)
 from conversations.loading import load_questionnaire
 from conversations.messages import Answered, Ask, Notice, Say
 from conversations.questionnaire import Questionnaire
@@ -281,3 +291,20 @@ def test_step_refuses_a_run_of_another_version(mini: Questionnaire) -> None:
     other = RunState.from_dict({**run.to_dict(), "questionnaire_version": "2"})
     with pytest.raises(InvalidInput):
         step(mini, other, Reply("yes"), T0)
+
+
+def test_stale_control_button_changes_nothing(mini: Questionnaire) -> None:
+    prefix = ["I agree", "1", "40", "4", "no", "1"]
+    stale = play(mini, [*prefix, Command(CommandName.SKIP, item_id="org_type")])[-1]
+    assert isinstance(stale.messages[0], Notice)
+    assert stale.run.cursor == "budget"
+    pressed = play(mini, [*prefix, Command(CommandName.SKIP, item_id="budget")])[-1]
+    assert pressed.run.answers["budget"].state is AnswerState.SKIPPED
+
+
+def test_unreadable_input_asks_for_text(mini: Questionnaire) -> None:
+    steps = play(mini, ["I agree", Unreadable()])
+    assert texts(steps[-1]) == [
+        "I can only read text messages and button presses here. Please type your answer."
+    ]
+    assert steps[-1].run.answers == {}
