@@ -24,7 +24,7 @@ from bot.channels.base import InboundEvent
 from bot.questionnaires import QuestionnaireBook
 from conversations import engine
 from conversations.catalog import translate
-from conversations.messages import Message, Say, message_to_dict
+from conversations.messages import Message, Notice, Say, message_to_dict
 from conversations.run import RunState
 from storage import repository
 from storage.models import Run, Stakeholder
@@ -42,6 +42,7 @@ class Handled:
     event: InboundEvent
     outbox_ids: tuple[int, ...] = ()
     duplicate: bool = False
+    notices: tuple[str, ...] = ()
 
 
 class Handler:
@@ -124,7 +125,9 @@ class Handler:
                 event_id=f"{event.platform}:{event.event_id}",
                 now=now,
             )
-        return Handled(event, self._enqueue(session, event, result.messages, run.id, now))
+        notices = tuple(m.text for m in result.messages if isinstance(m, Notice))
+        outbox_ids = self._enqueue(session, event, result.messages, run.id, now)
+        return Handled(event, outbox_ids, notices=notices)
 
     def _stakeholder(
         self, session: Session, event: InboundEvent, now: datetime

@@ -14,7 +14,7 @@ from typing import Protocol
 from conversations.inputs import Input
 from conversations.messages import Message
 
-__all__ = ["Channel", "DeliveryError", "EventSink", "InboundEvent"]
+__all__ = ["Channel", "DeliveryError", "EventSink", "InboundEvent", "Receipt"]
 
 
 @dataclass(frozen=True)
@@ -33,10 +33,25 @@ class InboundEvent:
     input: Input
     display_name: str | None = None
     language: str | None = None
+    invite_token: str | None = None
+    """From an invitation link (Telegram `/start <token>`): binds the sender to a roster entry."""
+    group: bool = False
+    """Said in a group chat or channel rather than a direct conversation with the bot."""
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
-EventSink = Callable[[InboundEvent], Awaitable[None]]
+class Receipt(Protocol):
+    """What handling an event produced, as far as the channel that received it cares."""
+
+    @property
+    def duplicate(self) -> bool: ...
+
+    @property
+    def notices(self) -> tuple[str, ...]:
+        """Short asides (a stale button) a channel may show as a toast instead of a message."""
+
+
+EventSink = Callable[[InboundEvent], Awaitable[Receipt]]
 
 
 class DeliveryError(Exception):
@@ -57,7 +72,11 @@ class Channel(Protocol):
     async def start(self, sink: EventSink) -> None:
         """Begin receiving; returns when the channel has stopped receiving for good."""
 
-    async def send(self, address: str, message: Message) -> None:
-        """Deliver one message; raise DeliveryError when it did not arrive."""
+    async def send(self, address: str, message: Message, target: str | None = None) -> str | None:
+        """Deliver one message; raise DeliveryError when it did not arrive.
+
+        `target` is the platform id of an earlier message to rewrite (a question that got
+        its answer); the return value is the platform id of what was sent, if any.
+        """
 
     async def stop(self) -> None: ...

@@ -53,10 +53,11 @@ class ConsoleChannel:
             if line.strip():
                 await sink(self._event(Reply(line.rstrip("\r\n"))))
 
-    async def send(self, address: str, message: Message) -> None:
+    async def send(self, address: str, message: Message, target: str | None = None) -> str | None:
         text = render(message)
         if text:
             self._write(text)
+        return None
 
     async def stop(self) -> None:
         return None
