@@ -24,6 +24,8 @@ __all__ = [
     "AnswerChange",
     "Base",
     "Identity",
+    "Invite",
+    "MessageRef",
     "OutboxRow",
     "ReceivedEvent",
     "Run",
@@ -208,3 +210,35 @@ class OutboxRow(Base):
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     run_id: Mapped[int | None] = mapped_column(sa.ForeignKey("runs.id"))
+
+
+class Invite(Base):
+    """A single-use invitation: only the token's hash is kept, so a database leak reveals none."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stakeholder_id: Mapped[int] = mapped_column(sa.ForeignKey("stakeholders.id"), index=True)
+    channel: Mapped[str] = mapped_column(sa.String(32))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class MessageRef(Base):
+    """The platform id of the message that asked `item_id` in a chat, to rewrite it later.
+
+    After an answer, a channel that can edit turns the question into a transcript line
+    (answer shown, buttons gone); toggled checkboxes are redrawn in the same message.
+    """
+
+    __tablename__ = "message_refs"
+    __table_args__ = (sa.UniqueConstraint("channel", "address", "item_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(sa.String(32))
+    address: Mapped[str] = mapped_column(sa.String(200))
+    item_id: Mapped[str] = mapped_column(sa.String(128))
+    message_id: Mapped[str] = mapped_column(sa.String(200))
+    updated_at: Mapped[datetime]
