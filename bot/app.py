@@ -113,10 +113,14 @@ def build(
     console: ConsoleOptions | None = None,
     clock: Callable[[], datetime] = utc_now,
 ) -> App:
+    book = QuestionnaireBook.from_file(settings.questionnaire)  # a bad file touches no database
     engine = make_engine(settings.database_url)
-    ensure_schema(engine)
+    try:
+        ensure_schema(engine)
+    except BaseException:
+        engine.dispose()
+        raise
     session_factory = make_session_factory(engine)
-    book = QuestionnaireBook.from_file(settings.questionnaire)
     with UnitOfWork(session_factory) as uow:
         book.store_current(uow.session)
         uow.commit()

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from conversations.catalog import answers, engine
+from conversations.catalog import answers, engine, shell
 
 __all__ = ["LANGUAGES", "MESSAGES", "translate"]
 
 LANGUAGES = ("en", "fr")
 
 MESSAGES: Mapping[str, Mapping[str, str]] = {
-    "en": {**engine.EN, **answers.EN},
-    "fr": {**engine.FR, **answers.FR},
+    "en": {**engine.EN, **answers.EN, **shell.EN},
+    "fr": {**engine.FR, **answers.FR, **shell.FR},
 }
 
 

@@ -1,0 +1,216 @@
+"""The Telegram channel: python-telegram-bot's `Bot` for the API, our own update loop.
+
+Why not PTB's `Updater`/`Application`: the Updater confirms a batch of updates (the next
+`getUpdates` offset) as soon as it has fetched them, before our transaction commits, so
+a crash would lose them. Here an update's offset is confirmed only after the handling
+transaction that recorded it has committed: a crash re-delivers, and the inbound-event
+table makes the re-delivery a no-op. PTB's `AIORateLimiter` does not fit either: it has
+no per-chat limit and pauses every request on a 429, while our dispatcher paces per
+chat and reschedules only the message that was refused (see `bot/pacing.py`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from functools import partial
+
+from telegram import Bot, BotCommand, Message, Update
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+
+from bot.channels.base import DeliveryError, EventSink
+from bot.channels.telegram_format import PLATFORM, Rendered, render, to_inbound
+from bot.pacing import PacingRules, RateLimit
+from conversations.catalog import translate
+from conversations.messages import Message as Outgoing
+
+__all__ = ["TelegramChannel", "telegram_pacing"]
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = ["message", "callback_query"]
+COMMANDS = ("back", "skip", "pause", "help", "language", "progress", "stop")
+_NOT_MODIFIED = "message is not modified"
+
+
+def telegram_pacing() -> PacingRules:
+    """Telegram's documented limits: 30/s per bot, ~1/s per chat (bursts), 20/min per group."""
+    return PacingRules(
+        overall=RateLimit(30.0, burst=30.0),
+        direct=RateLimit(1.0, burst=3.0),
+        group=RateLimit.per_minute(20.0, burst=3.0),
+        is_group=lambda address: address.startswith("-"),
+    )
+
+
+class TelegramChannel:
+    name = PLATFORM
+
+    def __init__(
+        self,
+        bot: Bot,
+        *,
+        webhook_url: str | None = None,
+        webhook_secret: str | None = None,
+        poll_timeout: int = 10,
+    ) -> None:
+        self.bot = bot
+        self.webhook_url = webhook_url
+        self.webhook_secret = webhook_secret
+        self.poll_timeout = poll_timeout
+        self.pacing = telegram_pacing()
+        self._sink: EventSink | None = None
+        self._stopped = asyncio.Event()
+
+    @property
+    def username(self) -> str:
+        return self.bot.username
+
+    async def start(self, sink: EventSink) -> None:
+        self._sink = sink
+        await self._retrying(self.bot.initialize)
+        await self._register_commands()
+        if self.webhook_url:
+            await self._retrying(self._set_webhook)
+            await self._stopped.wait()
+        else:
+            await self._retrying(self.bot.delete_webhook)
+            await self._poll(sink)
+
+    async def stop(self) -> None:
+        self._stopped.set()
+
+    # --- receiving ----------------------------------------------------------------------
+
+    async def _poll(self, sink: EventSink) -> None:
+        offset: int | None = None
+        while not self._stopped.is_set():
+            try:
+                updates = await self.bot.get_updates(
+                    offset=offset, timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES
+                )
+            except InvalidToken:
+                raise
+            except TelegramError as exc:
+                log.warning("getUpdates failed, retrying: %s", exc)
+                await self._pause(2.0)
+                continue
+            if not updates:
+                continue
+            await asyncio.gather(*(self.process(update, sink) for update in updates))
+            offset = updates[-1].update_id + 1  # confirmed only after every commit above
+
+    async def process(self, update: Update, sink: EventSink | None = None) -> None:
+        """Handle one update to commit, then answer its button press (if any)."""
+        sink = sink or self._sink
+        assert sink is not None, "process() before start()"
+        event = to_inbound(update)
+        notices: tuple[str, ...] = ()
+        if event is not None:
+            receipt = await sink(event)
+            notices = receipt.notices
+        if update.callback_query is not None:
+            with contextlib.suppress(TelegramError):
+                await self.bot.answer_callback_query(
+                    update.callback_query.id, text=" ".join(notices) or None
+                )
+
+    async def process_json(self, data: object) -> None:
+        """A webhook delivery (already authenticated by the HTTP layer)."""
+        update = Update.de_json(data, self.bot)  # type: ignore[arg-type]
+        if update is not None:
+            await self.process(update)
+
+    # --- sending ------------------------------------------------------------------------
+
+    async def send(self, address: str, message: Outgoing, target: str | None = None) -> str | None:
+        rendered = render(message)
+        if rendered is None:
+            return None
+        try:
+            return await self._deliver(int(address), rendered, target)
+        except RetryAfter as exc:
+            raise DeliveryError(str(exc), retry_after=_seconds(exc.retry_after)) from exc
+        except Forbidden as exc:
+            raise DeliveryError(str(exc), permanent=True) from exc
+        except BadRequest as exc:
+            if _NOT_MODIFIED in str(exc).lower():
+                return target
+            raise DeliveryError(str(exc), permanent=True) from exc
+        except (TimedOut, NetworkError) as exc:
+            raise DeliveryError(str(exc)) from exc
+
+    async def _deliver(self, chat_id: int, rendered: Rendered, target: str | None) -> str | None:
+        if rendered.edit:
+            if target is None:
+                return None if not rendered.keyboard else await self._send_new(chat_id, rendered)
+            edited = await self.bot.edit_message_text(
+                rendered.chunks[0][:4096],
+                chat_id=chat_id,
+                message_id=int(target),
+                parse_mode="HTML",
+                reply_markup=rendered.keyboard,
+            )
+            return str(edited.message_id) if isinstance(edited, Message) else target
+        return await self._send_new(chat_id, rendered)
+
+    async def _send_new(self, chat_id: int, rendered: Rendered) -> str:
+        last: Message | None = None
+        for index, chunk in enumerate(rendered.chunks):
+            keyboard = rendered.keyboard if index == len(rendered.chunks) - 1 else None
+            last = await self.bot.send_message(
+                chat_id, chunk, parse_mode="HTML", reply_markup=keyboard
+            )
+        assert last is not None
+        return str(last.message_id)
+
+    # --- setup --------------------------------------------------------------------------
+
+    async def _register_commands(self) -> None:
+        for language in ("en", "fr"):
+            commands = [
+                BotCommand(name, translate(f"command.{name}", language)) for name in COMMANDS
+            ]
+            code = None if language == "en" else language
+            await self._retrying(partial(self.bot.set_my_commands, commands, language_code=code))
+
+    async def _set_webhook(self) -> bool:
+        return await self.bot.set_webhook(
+            str(self.webhook_url),
+            secret_token=self.webhook_secret,
+            allowed_updates=ALLOWED_UPDATES,
+        )
+
+    async def _retrying(self, call: Callable[[], Awaitable[object]], attempts: int = 5) -> object:
+        for attempt in range(1, attempts + 1):
+            try:
+                return await call()
+            except InvalidToken:
+                raise
+            except RetryAfter as exc:
+                await self._pause(_seconds(exc.retry_after))
+            except (TimedOut, NetworkError) as exc:
+                if attempt == attempts:
+                    raise
+                log.warning("Telegram call failed (attempt %d): %s", attempt, exc)
+                await self._pause(min(2.0**attempt, 30.0))
+        return None
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopped.wait(), seconds)
+
+
+def _seconds(retry_after: object) -> float:
+    total = getattr(retry_after, "total_seconds", None)
+    return float(total()) if callable(total) else float(retry_after)  # type: ignore[arg-type]
