@@ -21,8 +21,10 @@ from itertools import groupby
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import Channel, DeliveryError
-from conversations.messages import message_from_dict
+from bot.pacing import Pacer
+from conversations.messages import Answered, Ask, Message, message_from_dict
 from storage import repository
+from storage.message_refs import message_for_item, remember_message
 from storage.models import OutboxRow
 from storage.unit_of_work import UnitOfWork
 
@@ -44,10 +46,23 @@ class RetryPolicy:
 
 
 @dataclass(frozen=True)
+class _Due:
+    """A row to send, with the platform id of the message it rewrites (if any)."""
+
+    row: OutboxRow
+    message: Message
+    target: str | None
+
+
+@dataclass(frozen=True)
 class _Outcome:
-    row_id: int
-    attempts: int
+    due: _Due
     error: DeliveryError | None = None
+    platform_id: str | None = None
+
+    @property
+    def attempts(self) -> int:
+        return self.due.row.attempts + 1
 
 
 class Dispatcher:
@@ -72,6 +87,11 @@ class Dispatcher:
         self._done: set[int] = set()
         self._recent: deque[int] = deque(maxlen=100_000)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parley-outbox")
+        self._pacers = {
+            name: Pacer(rules)
+            for name, channel in channels.items()
+            if (rules := getattr(channel, "pacing", None)) is not None
+        }
 
     def wake(self) -> None:
         """New rows were committed: look now rather than at the next poll."""
@@ -91,7 +111,7 @@ class Dispatcher:
         rows = await loop.run_in_executor(self._executor, self._due)
         if not rows:
             return 0
-        groups = [list(g) for _, g in groupby(rows, key=lambda r: (r.channel, r.address))]
+        groups = [list(g) for _, g in groupby(rows, key=lambda d: (d.row.channel, d.row.address))]
         outcomes = await asyncio.gather(*(self._send_in_order(group) for group in groups))
         flat = [outcome for group in outcomes for outcome in group]
         settled = await loop.run_in_executor(self._executor, self._record, flat)
@@ -109,53 +129,77 @@ class Dispatcher:
 
     # --- internals ----------------------------------------------------------------------
 
-    def _due(self) -> list[OutboxRow]:
+    def _due(self) -> list[_Due]:
         with UnitOfWork(self.session_factory) as uow:
             rows = repository.due_outbox(uow.session, self.clock(), self.batch_size)
             rows.sort(key=lambda r: (r.channel, r.address, r.id))
-            return rows
+            return [self._prepare(uow.session, row) for row in rows]
 
-    async def _send_in_order(self, rows: list[OutboxRow]) -> list[_Outcome]:
+    def _prepare(self, session: Session, row: OutboxRow) -> _Due:
+        message = message_from_dict(row.payload)
+        target = None
+        if isinstance(message, Answered) or (isinstance(message, Ask) and message.refresh):
+            target = message_for_item(session, row.channel, row.address, message.item_id)
+        return _Due(row, message, target)
+
+    async def _send_in_order(self, group: list[_Due]) -> list[_Outcome]:
+        """One address's messages, in order; the first failure holds back the rest."""
         outcomes: list[_Outcome] = []
-        for row in rows:
-            channel = self.channels.get(row.channel)
-            if channel is None:
-                error = DeliveryError(f"no channel {row.channel!r} in this process")
-                outcomes.append(_Outcome(row.id, row.attempts + 1, error))
+        for due in group:
+            outcome = await self._send_one(due)
+            outcomes.append(outcome)
+            if outcome.error is not None:
                 break
-            try:
-                await channel.send(row.address, message_from_dict(row.payload))
-            except DeliveryError as error:
-                outcomes.append(_Outcome(row.id, row.attempts + 1, error))
-                break
-            except Exception as exc:
-                log.exception("sending outbox row %s failed", row.id)
-                outcomes.append(_Outcome(row.id, row.attempts + 1, DeliveryError(repr(exc))))
-                break
-            outcomes.append(_Outcome(row.id, row.attempts + 1))
         return outcomes
+
+    async def _send_one(self, due: _Due) -> _Outcome:
+        channel = self.channels.get(due.row.channel)
+        if channel is None:
+            return _Outcome(due, DeliveryError(f"no channel {due.row.channel!r} in this process"))
+        pacer = self._pacers.get(due.row.channel)
+        if pacer is not None:
+            await pacer.wait(due.row.address)
+        try:
+            platform_id = await channel.send(due.row.address, due.message, due.target)
+        except DeliveryError as error:
+            return _Outcome(due, error)
+        except Exception as exc:
+            log.exception("sending outbox row %s failed", due.row.id)
+            return _Outcome(due, DeliveryError(repr(exc)))
+        return _Outcome(due, platform_id=platform_id)
 
     def _record(self, outcomes: list[_Outcome]) -> list[int]:
         """Store each outcome; returns the rows that are settled (sent, or failed for good)."""
         now = self.clock()
         with UnitOfWork(self.session_factory) as uow:
-            settled = [o.row_id for o in outcomes if self._record_one(uow.session, o, now)]
+            settled = [o.due.row.id for o in outcomes if self._record_one(uow.session, o, now)]
             uow.commit()
         return settled
 
     def _record_one(self, session: Session, outcome: _Outcome, now: datetime) -> bool:
         error = outcome.error
+        row = outcome.due.row
         if error is None:
-            repository.mark_sent(session, outcome.row_id, now)
+            repository.mark_sent(session, row.id, now)
+            self._remember(session, outcome, now)
             return True
         if error.permanent or outcome.attempts >= self.retry.max_attempts:
-            log.warning("outbox row %s failed for good: %s", outcome.row_id, error)
-            repository.mark_failed(session, outcome.row_id, str(error))
+            log.warning("outbox row %s failed for good: %s", row.id, error)
+            repository.mark_failed(session, row.id, str(error))
             return True
         delay = self.retry.delay(outcome.attempts, error.retry_after)
-        log.info("outbox row %s will be retried in %.1fs: %s", outcome.row_id, delay, error)
-        repository.mark_retry(session, outcome.row_id, str(error), now + timedelta(seconds=delay))
+        log.info("outbox row %s will be retried in %.1fs: %s", row.id, delay, error)
+        repository.mark_retry(session, row.id, str(error), now + timedelta(seconds=delay))
         return False
+
+    def _remember(self, session: Session, outcome: _Outcome, now: datetime) -> None:
+        """Keep where a question was asked, so its answer can rewrite it later."""
+        message = outcome.due.message
+        if isinstance(message, Ask) and outcome.platform_id is not None:
+            row = outcome.due.row
+            remember_message(
+                session, row.channel, row.address, message.item_id, outcome.platform_id, now
+            )
 
     async def _announce(self, row_ids: list[int]) -> None:
         """Remember recently settled rows for `settled()`; old ones are forgotten."""
