@@ -18,11 +18,14 @@ from typing import TextIO
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from telegram import Bot
 
 from bot.channels.base import Channel, InboundEvent
 from bot.channels.console import ConsoleChannel
+from bot.channels.telegram import TelegramChannel
 from bot.dispatcher import Dispatcher
-from bot.handling import Handler
+from bot.handling import Access, Handler
+from bot.http import HttpServer, telegram_webhook
 from bot.processing import EventProcessor
 from bot.questionnaires import QuestionnaireBook
 from bot.settings import Settings
@@ -30,7 +33,7 @@ from storage.db import make_engine, make_session_factory
 from storage.migrate import ensure_schema
 from storage.unit_of_work import UnitOfWork
 
-__all__ = ["App", "ConsoleOptions", "build", "utc_now"]
+__all__ = ["App", "ConsoleOptions", "build", "telegram_bot", "utc_now"]
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +60,12 @@ class App:
     processor: EventProcessor
     dispatcher: Dispatcher
     channels: dict[str, Channel]
+    http: HttpServer | None = None
 
     async def run(self) -> None:
         """Run until every receiving channel has stopped (console end-of-input) or a signal."""
+        if self.http is not None:
+            await self.http.start()
         workers = [
             asyncio.create_task(self.processor.run(), name="processor"),
             asyncio.create_task(self.dispatcher.run(), name="dispatcher"),
@@ -102,6 +108,13 @@ class App:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        if self.http is not None:
+            await self.http.stop()
+        for channel in self.channels.values():
+            closer = getattr(channel, "close", None)
+            if closer is not None:
+                with contextlib.suppress(Exception):
+                    await closer()
         self.processor.close()
         self.dispatcher.close()
         self.engine.dispose()
@@ -133,10 +146,49 @@ def build(
             language=console.language,
             interactive=console.stdin.isatty(),
         )
-    handler = Handler(session_factory, book, clock, open_enrollment=settings.open_enrollment)
+    http = HttpServer(settings.http_host, settings.http_port) if _needs_http(settings) else None
+    if settings.telegram_token is not None:
+        channels["telegram"] = _telegram(settings, http)
+    access = Access(
+        open_enrollment=settings.open_enrollment,
+        research_address=settings.research_address,
+        researchers=settings.researcher_identities,
+    )
+    handler = Handler(session_factory, book, clock, access=access)
     dispatcher = Dispatcher(session_factory, channels, clock)
     processor = EventProcessor(handler, on_committed=lambda _results: dispatcher.wake())
-    return App(settings, engine, session_factory, book, handler, processor, dispatcher, channels)
+    return App(
+        settings, engine, session_factory, book, handler, processor, dispatcher, channels, http
+    )
+
+
+def _needs_http(settings: Settings) -> bool:
+    return bool(settings.telegram_token and settings.telegram_webhook_url)
+
+
+def telegram_bot(settings: Settings) -> Bot:
+    """A python-telegram-bot `Bot` for the configured Bot API server (real, self-hosted, fake)."""
+    assert settings.telegram_token is not None
+    root = settings.telegram_api_url.rstrip("/")
+    return Bot(
+        settings.telegram_token.get_secret_value(),
+        base_url=f"{root}/bot",
+        base_file_url=f"{root}/file/bot",
+    )
+
+
+def _telegram(settings: Settings, http: HttpServer | None) -> TelegramChannel:
+    secret = settings.telegram_webhook_secret
+    channel = TelegramChannel(
+        telegram_bot(settings),
+        webhook_url=settings.telegram_webhook_url,
+        webhook_secret=secret.get_secret_value() if secret else None,
+    )
+    if http is not None:
+        http.add_post(
+            "/telegram/webhook", telegram_webhook(channel.webhook_secret, channel.process_json)
+        )
+    return channel
 
 
 def _on_signals(callback: Callable[[], None]) -> None:

@@ -10,8 +10,10 @@ import asyncio
 import getpass
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,6 +21,10 @@ from bot.app import ConsoleOptions, build
 from bot.settings import Settings
 from conversations.errors import QuestionnaireError
 from storage.errors import StorageError
+from storage.unit_of_work import UnitOfWork
+
+if TYPE_CHECKING:
+    from telegram import Bot
 
 __all__ = ["app", "main"]
 
@@ -27,8 +33,10 @@ app = typer.Typer(
 )
 questionnaire_app = typer.Typer(no_args_is_help=True, help="Check and preview questionnaires.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+roster_app = typer.Typer(no_args_is_help=True, help="The stakeholders of the study.")
 app.add_typer(questionnaire_app, name="questionnaire")
 app.add_typer(db_app, name="db")
+app.add_typer(roster_app, name="roster")
 
 EXIT_INVALID = 2
 
@@ -122,6 +130,83 @@ def upgrade() -> None:
     finally:
         engine.dispose()
     typer.echo(f"database is up to date: {settings.database_url}")
+
+
+@roster_app.command("import")
+def roster_import(file: Path) -> None:
+    """Load stakeholders from a CSV (name, organisation, …, time_zone, email, slack_id)."""
+    from bot.app import utc_now
+    from bot.roster import RosterError, import_roster, read_roster
+
+    settings = _settings()
+    languages = _languages(settings)
+    try:
+        entries = read_roster(file, languages)
+    except RosterError as exc:
+        raise _fail([str(e) for e in exc.errors]) from None
+    with _unit_of_work(settings) as uow:
+        created, updated = import_roster(uow.session, entries, utc_now())
+        uow.commit()
+    typer.echo(f"{file}: {created} stakeholders added, {updated} updated")
+
+
+@app.command()
+def invite(
+    channel: Annotated[str, typer.Option(help="Where to invite: telegram.")] = "telegram",
+    output: Annotated[Path, typer.Option(help="CSV file for the links.")] = Path("invites.csv"),
+) -> None:
+    """Create one personal, single-use invitation link per stakeholder not yet on CHANNEL."""
+    from datetime import timedelta
+
+    from bot.app import telegram_bot, utc_now
+    from bot.invites import issue_telegram_invites, write_invitations
+
+    settings = _settings()
+    if channel != "telegram":
+        raise _fail([f"--channel {channel}: only telegram is supported so far"])
+    if settings.telegram_token is None:
+        raise _fail(["PARLEY_TELEGRAM_TOKEN is not set: cannot build Telegram links"])
+    username = asyncio.run(_telegram_username(telegram_bot(settings)))
+    with _unit_of_work(settings) as uow:
+        valid_for = timedelta(days=settings.invite_valid_days)
+        invitations = issue_telegram_invites(
+            uow.session, username, now=utc_now(), valid_for=valid_for
+        )
+        write_invitations(output, invitations)
+        uow.commit()
+    for invitation in invitations:
+        typer.echo(f"{invitation.name}\t{invitation.organisation or ''}\t{invitation.link}")
+    typer.echo(f"{len(invitations)} invitations written to {output}", err=True)
+
+
+async def _telegram_username(bot: Bot) -> str:
+    async with bot:  # getMe: the username is the bot's, set in BotFather
+        return bot.username
+
+
+def _languages(settings: Settings) -> tuple[str, ...]:
+    from conversations.loading import load_questionnaire
+
+    try:
+        return load_questionnaire(settings.questionnaire).languages
+    except QuestionnaireError as exc:
+        raise _fail([str(e) for e in exc.errors]) from None
+
+
+@contextmanager
+def _unit_of_work(settings: Settings) -> Iterator[UnitOfWork]:
+    from storage.db import make_engine, make_session_factory
+    from storage.migrate import ensure_schema
+
+    engine = make_engine(settings.database_url)
+    try:
+        ensure_schema(engine)
+        with UnitOfWork(make_session_factory(engine)) as uow:
+            yield uow
+    except StorageError as exc:
+        raise _fail([str(exc)]) from None
+    finally:
+        engine.dispose()
 
 
 def _settings(**overrides: object) -> Settings:

@@ -20,17 +20,20 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from bot import researcher
 from bot.channels.base import InboundEvent
 from bot.questionnaires import QuestionnaireBook
 from conversations import engine
 from conversations.catalog import translate
+from conversations.inputs import Reply
 from conversations.messages import Message, Notice, Say, message_to_dict
 from conversations.run import RunState
 from storage import repository
+from storage.invitations import InviteStatus, redeem_invite
 from storage.models import Run, Stakeholder
 from storage.unit_of_work import UnitOfWork
 
-__all__ = ["Handled", "Handler"]
+__all__ = ["Access", "Handled", "Handler"]
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +48,15 @@ class Handled:
     notices: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Access:
+    """Who may take part and who may run researcher commands, and where."""
+
+    open_enrollment: bool = False
+    research_address: tuple[str, str] | None = None
+    researchers: frozenset[tuple[str, str]] = frozenset()
+
+
 class Handler:
     def __init__(
         self,
@@ -53,11 +65,12 @@ class Handler:
         clock: Clock,
         *,
         open_enrollment: bool = False,
+        access: Access | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.book = book
         self.clock = clock
-        self.open_enrollment = open_enrollment
+        self.access = access or Access(open_enrollment=open_enrollment)
 
     def handle(self, event: InboundEvent) -> Handled:
         return self.handle_batch([event])[0]
@@ -92,10 +105,12 @@ class Handler:
         now = self.clock()
         if not repository.record_inbound(session, event.platform, event.event_id, now):
             return Handled(event, duplicate=True)
-        stakeholder = self._stakeholder(session, event, now)
+        if event.group:
+            return self._in_group(session, event, now)
+        stakeholder, refusal = self._stakeholder(session, event, now)
         if stakeholder is None:
-            refusal = Say(translate("enrollment.invitation_only", event.language or "en"))
-            return Handled(event, self._enqueue(session, event, [refusal], None, now))
+            said = Say(translate(refusal, event.language or self.book.current.default_language))
+            return Handled(event, self._enqueue(session, event, [said], None, now))
         run = repository.run_for(session, stakeholder.id, self.book.current.id)
         if run is None:
             step = engine.start(self.book.current, stakeholder.language, now)
@@ -131,10 +146,15 @@ class Handler:
 
     def _stakeholder(
         self, session: Session, event: InboundEvent, now: datetime
-    ) -> Stakeholder | None:
+    ) -> tuple[Stakeholder | None, str]:
+        """The person behind the event, or None and the catalog key of why not."""
         known = repository.stakeholder_for_identity(session, event.platform, event.sender)
-        if known is not None or not self._may_enrol(event):
-            return known
+        if event.invite_token is not None:
+            return self._invited(session, event, known, now)
+        if known is not None:
+            return known, ""
+        if not self._may_enrol(event):
+            return None, "enrollment.invitation_only"
         language = self.book.current.language_or_default(event.language)
         stakeholder = repository.create_stakeholder(
             session, name=event.display_name or event.sender, language=language, now=now
@@ -142,11 +162,44 @@ class Handler:
         repository.link_identity(
             session, stakeholder.id, event.platform, event.sender, event.display_name, now=now
         )
-        return stakeholder
+        return stakeholder, ""
+
+    def _invited(
+        self, session: Session, event: InboundEvent, known: Stakeholder | None, now: datetime
+    ) -> tuple[Stakeholder | None, str]:
+        """Tapping an invitation binds this account to its roster entry (once)."""
+        assert event.invite_token is not None
+        redemption = redeem_invite(session, event.invite_token, now=now)
+        invited_id = redemption.stakeholder_id
+        if known is not None and known.id == invited_id:
+            return known, ""  # their own link again: just carry on
+        if redemption.status is not InviteStatus.ACCEPTED or invited_id is None:
+            return None, f"invite.{redemption.status.value}"
+        if known is not None:
+            return known, ""  # this account already belongs to someone: keep it theirs
+        repository.link_identity(
+            session, invited_id, event.platform, event.sender, event.display_name, now=now
+        )
+        return session.get_one(Stakeholder, invited_id), ""
 
     def _may_enrol(self, event: InboundEvent) -> bool:
         """The console's user is always a participant; elsewhere, only in an open study."""
-        return event.platform == "console" or self.open_enrollment
+        return event.platform == "console" or self.access.open_enrollment
+
+    def _in_group(self, session: Session, event: InboundEvent, now: datetime) -> Handled:
+        """Group chats: researcher commands in the research channel; silence otherwise."""
+        if (event.platform, event.address) != self.access.research_address:
+            return Handled(event)
+        text = event.input.text if isinstance(event.input, Reply) else ""
+        command = researcher.parse_command(text)
+        if command is None:
+            return Handled(event)
+        language = self.book.current.language_or_default(event.language)
+        if (event.platform, event.sender) not in self.access.researchers:
+            reply = translate("researcher.refused", language)
+        else:
+            reply = researcher.respond(session, self.book.current, command[0], language)
+        return Handled(event, self._enqueue(session, event, [Say(reply)], None, now))
 
     def _enqueue(
         self,

@@ -35,7 +35,30 @@ class Settings(BaseSettings):
     open_enrollment: bool = False
 
     telegram_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
     slack_bot_token: SecretStr | None = None
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    research_channel: str | None = None
+    """Where researchers talk to Parley and digests go: `telegram:<chat_id>` or `slack:<id>`."""
+    researchers: str = ""
+    """Identities with the researcher role, comma-separated: `telegram:123,slack:U456`."""
+    invite_valid_days: int = 30
+
+    @property
+    def researcher_identities(self) -> frozenset[tuple[str, str]]:
+        pairs = (entry.strip().split(":", 1) for entry in self.researchers.split(","))
+        return frozenset((p[0], p[1]) for p in pairs if len(p) == 2 and p[1])
+
+    @property
+    def research_address(self) -> tuple[str, str] | None:
+        if not self.research_channel or ":" not in self.research_channel:
+            return None
+        platform, address = self.research_channel.split(":", 1)
+        return platform, address
 
     @property
     def platforms_configured(self) -> bool:
