@@ -6,12 +6,17 @@ needs its own state: a run resumed days later navigates exactly as it would have
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from conversations.questionnaire import Item, Questionnaire
 from conversations.run import AnswerState, AnswerValue, RunState, StoredAnswer
+
+if TYPE_CHECKING:
+    from conversations.conditions import Condition
 
 __all__ = [
     "Progress",
@@ -43,11 +48,16 @@ def reconcile_relevance(
     answers = dict(run.answers)
     values = counted_values(answers)
     changed: list[tuple[str, StoredAnswer]] = []
-    for item in q.items:
-        stored = answers.get(item.id)
+    for item_id, condition in _plan(q).items:
+        stored = answers.get(item_id)
         if stored is None:
             continue
-        relevant = is_relevant(item, values)
+        if condition is None:
+            if stored.state is not AnswerState.NOT_APPLICABLE:
+                continue  # always relevant, and not marked otherwise: nothing to settle
+            relevant = True
+        else:
+            relevant = condition.evaluate(values)
         if not relevant and stored.state is not AnswerState.NOT_APPLICABLE:
             updated = replace(stored, state=AnswerState.NOT_APPLICABLE, answered_at=now)
         elif relevant and stored.state is AnswerState.NOT_APPLICABLE:
@@ -55,8 +65,8 @@ def reconcile_relevance(
             updated = replace(stored, state=restored, answered_at=now)
         else:
             continue
-        answers[item.id] = updated
-        changed.append((item.id, updated))
+        answers[item_id] = updated
+        changed.append((item_id, updated))
         values = counted_values(answers)
     return replace(run, answers=answers), tuple(changed)
 
@@ -106,33 +116,86 @@ def progress(q: Questionnaire, run: RunState) -> Progress:
     so its item is counted: the total starts at the full length and shrinks as branches
     are ruled out, instead of growing under the person's feet.
     """
-    values = counted_values(run.answers)
-    reached = q.index_of(run.cursor) if run.cursor and q.has_item(run.cursor) else len(q.items)
-    counted = [
-        item
-        for item in q.items
-        if item.is_question and _may_be_relevant(q, item, values, run.answers, reached)
-    ]
-    ids = [item.id for item in counted]
-    number = ids.index(run.cursor) + 1 if run.cursor in ids else len(ids)
-    answered = sum(
-        1
-        for item in counted
-        if item.id in run.answers and run.answers[item.id].state is not AnswerState.NOT_APPLICABLE
-    )
-    return Progress(number=number, total=len(ids), answered=answered)
+    plan = _plan(q)
+    answers = run.answers
+    values = counted_values(answers)
+    cursor = run.cursor
+    reached = q.index_of(cursor) if cursor and q.has_item(cursor) else len(q.items)
+    decided: list[bool | None] = [None] * len(plan.conditions)
+    total = answered = 0
+    number: int | None = None
+    for item_id, slot, references in plan.questions:
+        if slot >= 0 and not any(
+            name not in answers and index >= reached for name, index in references
+        ):
+            relevant = decided[slot]
+            if relevant is None:
+                relevant = decided[slot] = plan.conditions[slot].evaluate(values)
+            if not relevant:
+                continue
+        total += 1
+        if item_id == cursor:
+            number = total
+        stored = answers.get(item_id)
+        if stored is not None and stored.state is not AnswerState.NOT_APPLICABLE:
+            answered += 1
+    return Progress(number=total if number is None else number, total=total, answered=answered)
 
 
-def _may_be_relevant(
-    q: Questionnaire,
-    item: Item,
-    values: Mapping[str, AnswerValue],
-    answers: Mapping[str, StoredAnswer],
-    reached: int,
-) -> bool:
-    if item.relevant is None:
-        return True
-    undecided = any(
-        name not in answers and q.index_of(name) >= reached for name in item.relevant.references
+# --- the questionnaire's shape, worked out once ----------------------------------------
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What navigation needs from a questionnaire on every turn, derived once.
+
+    `Condition.references` walks the condition's tree on each call and items are
+    looked up by attribute; progress is computed for every question put, so these are
+    laid out flat here. A condition shared by several items gets one slot, so it is
+    evaluated once per progress call.
+    """
+
+    owner: weakref.ref[Questionnaire]
+    items: tuple[tuple[str, Condition | None], ...]
+    """Every item in order, with its `relevant` condition."""
+    questions: tuple[tuple[str, int, tuple[tuple[str, int], ...]], ...]
+    """Every question in order: its id, its condition's slot (-1: none), and the
+    (item id, position) of each item the condition reads."""
+    conditions: tuple[Condition, ...]
+    """The distinct `relevant` conditions, by slot."""
+
+
+_PLANS: dict[int, _Plan] = {}
+
+
+def _plan(q: Questionnaire) -> _Plan:
+    """The plan of `q`, kept while `q` lives (definitions are immutable, so it stays true)."""
+    plan = _PLANS.get(id(q))
+    if plan is not None and plan.owner() is q:
+        return plan
+    slots: dict[Condition, int] = {}
+    questions: list[tuple[str, int, tuple[tuple[str, int], ...]]] = []
+    for item in q.items:
+        if not item.is_question:
+            continue
+        condition = item.relevant
+        if condition is None:
+            questions.append((item.id, -1, ()))
+            continue
+        slot = slots.setdefault(condition, len(slots))
+        references = tuple((name, q.index_of(name)) for name in sorted(condition.references))
+        questions.append((item.id, slot, references))
+    plan = _Plan(
+        owner=weakref.ref(q),
+        items=tuple((item.id, item.relevant) for item in q.items),
+        questions=tuple(questions),
+        conditions=tuple(slots),
     )
-    return undecided or item.relevant.evaluate(values)
+    _PLANS[id(q)] = plan
+    weakref.finalize(q, _forget_plan, id(q), plan)
+    return plan
+
+
+def _forget_plan(key: int, plan: _Plan) -> None:
+    if _PLANS.get(key) is plan:
+        del _PLANS[key]
