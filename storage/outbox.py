@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import CursorResult, func, insert, select, update
 from sqlalchemy.orm import Session
@@ -27,15 +27,21 @@ from storage.models import OUTBOX_STATUSES, OutboxRow
 from storage.upsert import table_of
 
 __all__ = [
+    "OutboxBatch",
     "claim_outbox",
     "due_outbox",
     "enqueue",
+    "enqueue_batches",
     "enqueue_many",
     "mark_failed",
     "mark_retry",
     "mark_sent",
     "outbox_counts",
 ]
+
+_TABLE = table_of(OutboxRow)
+_INSERT = insert(_TABLE).returning(_TABLE.c.id, sort_by_parameter_order=True)
+"""Built once: the ids come back in the order of the rows, which is the reading order."""
 
 _MAX_ERROR_LENGTH = 2000
 """Enough for a platform's error body; keeps a misbehaving API from bloating the table."""
@@ -73,10 +79,41 @@ def enqueue_many(
     """
     if not payloads:
         return []
-    table = table_of(OutboxRow)
-    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
     rows = [_row(channel, address, payload, run_id, not_before, now) for payload in payloads]
-    return [int(outbox_id) for outbox_id in session.execute(statement, rows).scalars()]
+    return [int(outbox_id) for outbox_id in session.execute(_INSERT, rows).scalars()]
+
+
+class OutboxBatch(NamedTuple):
+    """One turn's reply: the arguments of one `enqueue_many` call."""
+
+    channel: str
+    address: str
+    payloads: Sequence[Mapping[str, Any]]
+    run_id: int | None
+    now: datetime
+
+
+def enqueue_batches(session: Session, batches: Sequence[OutboxBatch]) -> list[list[int]]:
+    """`enqueue_many` for several replies in one statement; each batch's ids, in order.
+
+    Rows are inserted in the order given, so messages for one address keep the order
+    they are to be read in, across batches too.
+    """
+    rows = [
+        _row(channel, address, payload, run_id, None, now)
+        for channel, address, payloads, run_id, now in batches
+        for payload in payloads
+    ]
+    if not rows:
+        return [[] for _ in batches]
+    result = session.connection().execute(_INSERT, rows[0] if len(rows) == 1 else rows)
+    ids = [int(outbox_id) for outbox_id in result.scalars()]
+    split: list[list[int]] = []
+    taken = 0
+    for batch in batches:
+        split.append(ids[taken : taken + len(batch.payloads)])
+        taken += len(batch.payloads)
+    return split
 
 
 def due_outbox(

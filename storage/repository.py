@@ -4,8 +4,9 @@ Plain functions taking the caller's `Session` first. None of them commits (the u
 work does) and none opens a session of its own. Some flush, so that ids exist and so
 that an optimistic-lock conflict surfaces where the caller can retry it.
 
-Answers and the outbox have modules of their own (`storage.answers`, `storage.outbox`);
-they are re-exported here so that `storage.repository` is the one place to look.
+Answers, the outbox and the batched hot path of the handler have modules of their own
+(`storage.answers`, `storage.outbox`, `storage.turns`); they are re-exported here so
+that `storage.repository` is the one place to look.
 
 Functions that create rows take `now`; where it defaults to None, the current UTC time
 is used (convenient for administrative paths like roster imports; tests pass it).
@@ -21,22 +22,44 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from conversations.run import RunStatus
-from storage.answers import answer_history_for_run, answers_for_run, record_answers
+from storage.answers import (
+    AnswerRecord,
+    answer_history_for_run,
+    answers_for_run,
+    record_answers,
+    record_answers_many,
+)
 from storage.errors import IdentityTaken, QuestionnaireChanged
 from storage.models import Identity, ReceivedEvent, Run, Stakeholder, StoredQuestionnaire
 from storage.outbox import (
+    OutboxBatch,
     claim_outbox,
     due_outbox,
     enqueue,
+    enqueue_batches,
     enqueue_many,
     mark_failed,
     mark_retry,
     mark_sent,
     outbox_counts,
 )
+from storage.turns import (
+    Participant,
+    RunHeader,
+    RunSave,
+    participants,
+    record_inbound_many,
+    run_states,
+    save_run_states,
+)
 from storage.upsert import insert_for, table_of
 
 __all__ = [
+    "AnswerRecord",
+    "OutboxBatch",
+    "Participant",
+    "RunHeader",
+    "RunSave",
     "answer_history_for_run",
     "answers_for_run",
     "claim_outbox",
@@ -44,6 +67,7 @@ __all__ = [
     "create_stakeholder",
     "due_outbox",
     "enqueue",
+    "enqueue_batches",
     "enqueue_many",
     "identities_of",
     "link_identity",
@@ -51,11 +75,16 @@ __all__ = [
     "mark_retry",
     "mark_sent",
     "outbox_counts",
+    "participants",
     "questionnaire_definition",
     "record_answers",
+    "record_answers_many",
     "record_inbound",
+    "record_inbound_many",
     "run_for",
+    "run_states",
     "save_run_state",
+    "save_run_states",
     "stakeholder_for_identity",
     "store_questionnaire",
 ]

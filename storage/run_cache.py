@@ -1,0 +1,98 @@
+"""Decoded run states kept between turns, valid only while the database agrees.
+
+Every turn reads a run's state and writes it back. Decoding the stored JSON into a
+`RunState` and encoding it again costs more than the engine's step, and between two
+turns of one person nothing else usually touches the run. So the handler keeps the
+state it last committed, keyed by run id and tagged with the run's `version_id`.
+
+The database stays the truth: the handler reads the run's current `version_id` in the
+turn's transaction (it needs the row anyway) and uses the cached state only when the
+versions match. Every save of a run moves its `version_id` on (the ORM's optimistic
+lock, and `storage.turns.save_run_states`), so a state saved by another process or
+another code path is never mistaken for the cached one. Entries are added only after
+the transaction that wrote them committed, so a rolled-back save leaves no trace here.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from conversations.run import RunState
+
+__all__ = ["CachedState", "RunStateCache", "encode_state"]
+
+
+@dataclass(frozen=True)
+class CachedState:
+    """A run's state as committed at `version_id`, decoded and encoded."""
+
+    run_id: int
+    version_id: int
+    created_at: datetime
+    state: RunState
+    document: dict[str, Any]
+    """`state.to_dict()`: what the database holds."""
+
+
+class RunStateCache:
+    """At most `capacity` run states, least recently used first out; safe across threads."""
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self.capacity = capacity
+        self._entries: OrderedDict[int, CachedState] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, run_id: int, version_id: int, created_at: datetime) -> CachedState | None:
+        """The cached state if it is the one stored at this version of this run."""
+        with self._lock:
+            entry = self._entries.get(run_id)
+            if entry is None:
+                return None
+            if entry.version_id != version_id or entry.created_at != created_at:
+                del self._entries[run_id]
+                return None
+            self._entries.move_to_end(run_id)
+            return entry
+
+    def put(self, entry: CachedState) -> None:
+        """Keep a state that has been committed (never one whose transaction may roll back)."""
+        with self._lock:
+            self._entries[entry.run_id] = entry
+            self._entries.move_to_end(entry.run_id)
+            while len(self._entries) > self.capacity:
+                self._entries.popitem(last=False)
+
+    def discard(self, run_id: int) -> None:
+        with self._lock:
+            self._entries.pop(run_id, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def encode_state(state: RunState, previous: CachedState | None = None) -> dict[str, Any]:
+    """`state.to_dict()`, reusing the encoded answers `previous` already holds.
+
+    A step changes one answer or two; the others are the very same `StoredAnswer`
+    objects as in the previous state, so their encoded form is taken from its document
+    instead of being rebuilt. The result equals `state.to_dict()`.
+    """
+    document = replace(state, answers={}).to_dict()
+    if previous is None:
+        document["answers"] = {item: answer.to_dict() for item, answer in state.answers.items()}
+        return document
+    known = previous.state.answers
+    encoded = previous.document["answers"]
+    document["answers"] = {
+        item: encoded[item] if known.get(item) is answer else answer.to_dict()
+        for item, answer in state.answers.items()
+    }
+    return document

@@ -1,0 +1,267 @@
+"""The hot path of a batch of turns, in a few Core statements whatever the batch size.
+
+The handler takes the events that arrive together and, in one transaction, records
+their ids, finds who sent them and the runs they are on, and saves the new run states.
+Done one event at a time that is a handful of statements per event; done here it is
+one statement per kind for the whole batch (executemany or one IN list), which is what
+lets a batch of events share one commit cheaply.
+
+The statements are built once per dialect and reused, so SQLAlchemy's compiled cache is
+hit on every call. They run on the session's connection, inside its transaction; like
+every repository function, nothing here commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import (
+    CursorResult,
+    Executable,
+    and_,
+    bindparam,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.orm import Session
+
+from conversations.run import RunStatus
+from storage.errors import StaleDataError
+from storage.models import Identity, ReceivedEvent, Run, Stakeholder
+from storage.upsert import insert_for, table_of
+
+__all__ = [
+    "Participant",
+    "RunHeader",
+    "RunSave",
+    "participants",
+    "record_inbound_many",
+    "run_states",
+    "save_run_states",
+]
+
+
+@dataclass(frozen=True)
+class RunHeader:
+    """A run without its state: enough to know whether a cached state is still current."""
+
+    id: int
+    questionnaire_key: str
+    questionnaire_version: str
+    status: str
+    version_id: int
+    created_at: datetime
+    completed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Participant:
+    """Who is behind a platform account, and their run of one questionnaire (if started)."""
+
+    stakeholder_id: int
+    language: str
+    run: RunHeader | None
+
+
+@dataclass(frozen=True)
+class RunSave:
+    """A run's new state, to be written only if the run is still at `version_id`."""
+
+    run_id: int
+    version_id: int
+    state: dict[str, Any]
+    status: str
+    completed_at: datetime | None
+    now: datetime
+
+    @property
+    def new_version_id(self) -> int:
+        return self.version_id + 1
+
+
+def record_inbound_many(
+    session: Session, events: Sequence[tuple[str, str, datetime]]
+) -> set[tuple[str, str]]:
+    """Remember (platform, event id, received at) triples; returns the pairs that were new.
+
+    An id already stored, or repeated within `events`, is not new (its first occurrence
+    in `events` is, if it was not stored before). Like `record_inbound`, a conflict does
+    nothing rather than failing the transaction.
+    """
+    if not events:
+        return set()
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for platform, event_id, received_at in events:
+        rows.setdefault(
+            (platform, event_id),
+            {"platform": platform, "event_id": event_id, "received_at": received_at},
+        )
+    statement = _statements(session)["inbound"]
+    result = session.connection().execute(statement, _parameters(list(rows.values())))
+    return {(platform, event_id) for platform, event_id in result}
+
+
+def participants(
+    session: Session,
+    identities: Iterable[tuple[str, str]],
+    questionnaire_key: str,
+    wave: str = "main",
+) -> dict[tuple[str, str], Participant]:
+    """For each known (platform, external id): the stakeholder and their run, in one query.
+
+    Unknown accounts are absent from the result; a stakeholder who has not started the
+    questionnaire in `wave` has `run=None`.
+    """
+    keys = list(dict.fromkeys(identities))
+    if not keys:
+        return {}
+    statements = _statements(session)
+    parameters: dict[str, Any] = {"questionnaire_key": questionnaire_key, "wave": wave}
+    if len(keys) == 1:  # the usual case outside a burst: plain equality is cheaper
+        statement = statements["participant"]
+        parameters["platform"], parameters["external_id"] = keys[0]
+    else:
+        statement = statements["participants"]
+        parameters["identities"] = keys
+    found: dict[tuple[str, str], Participant] = {}
+    for row in session.connection().execute(statement, parameters):
+        run = None
+        if row.run_id is not None:
+            run = RunHeader(
+                id=row.run_id,
+                questionnaire_key=row.questionnaire_key,
+                questionnaire_version=row.questionnaire_version,
+                status=row.status,
+                version_id=row.version_id,
+                created_at=row.created_at,
+                completed_at=row.completed_at,
+            )
+        found[(row.platform, row.external_id)] = Participant(row.stakeholder_id, row.language, run)
+    return found
+
+
+def run_states(session: Session, run_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """The stored states of these runs, by run id (missing ids are absent)."""
+    ids = list(dict.fromkeys(run_ids))
+    if not ids:
+        return {}
+    result = session.connection().execute(_statements(session)["states"], {"ids": ids})
+    return {run_id: state for run_id, state in result}
+
+
+def save_run_states(session: Session, saves: Sequence[RunSave]) -> None:
+    """Write new run states in one executemany; `StaleDataError` if any run moved on.
+
+    Each save applies only if the run is still at its `version_id`, and moves it to the
+    next one (the same optimistic lock the ORM applies in `save_run_state`). Several
+    saves of one run chain: the second must name the version the first one wrote. On
+    `StaleDataError` some rows may have been written: roll the transaction back.
+    """
+    if not saves:
+        return
+    rows = [
+        {
+            "b_id": save.run_id,
+            "b_version_id": save.version_id,
+            "b_new_version_id": save.new_version_id,
+            "state": save.state,
+            "status": save.status,
+            "updated_at": save.now,
+            "completed_at": save.completed_at,
+        }
+        for save in saves
+    ]
+    statement = _statements(session)["save"]
+    result = cast(CursorResult[Any], session.connection().execute(statement, _parameters(rows)))
+    if result.rowcount != len(rows):
+        raise StaleDataError(
+            f"UPDATE runs matched {result.rowcount} of {len(rows)} (run, version) pairs: "
+            "another transaction saved one of these runs first"
+        )
+
+
+def _parameters(rows: list[dict[str, Any]]) -> list[dict[str, Any]] | dict[str, Any]:
+    """One row is executed, not executemany'd: the single-row path is the cheaper one."""
+    return rows[0] if len(rows) == 1 else rows
+
+
+def completed_at_after(
+    status: str, completed_at: datetime | None, now: datetime
+) -> datetime | None:
+    """When a run was completed, given its new status: set once, on the first completion."""
+    if status == RunStatus.COMPLETED and completed_at is None:
+        return now
+    return completed_at
+
+
+_BUILT: dict[str, dict[str, Executable]] = {}
+
+
+def _statements(session: Session) -> dict[str, Executable]:
+    """This dialect's statements, built on first use (building one costs more than running it)."""
+    dialect = session.get_bind().dialect.name
+    statements = _BUILT.get(dialect)
+    if statements is None:
+        statements = _BUILT[dialect] = _build(session)
+    return statements
+
+
+def _build(session: Session) -> dict[str, Executable]:
+    inbound = table_of(ReceivedEvent)
+    runs = table_of(Run)
+    identities = table_of(Identity)
+    stakeholders = table_of(Stakeholder)
+    participants_query = (
+        select(
+            identities.c.platform,
+            identities.c.external_id,
+            stakeholders.c.id.label("stakeholder_id"),
+            stakeholders.c.language,
+            runs.c.id.label("run_id"),
+            runs.c.questionnaire_key,
+            runs.c.questionnaire_version,
+            runs.c.status,
+            runs.c.version_id,
+            runs.c.created_at,
+            runs.c.completed_at,
+        )
+        .select_from(identities)
+        .join(stakeholders, stakeholders.c.id == identities.c.stakeholder_id)
+        .outerjoin(
+            runs,
+            and_(
+                runs.c.stakeholder_id == stakeholders.c.id,
+                runs.c.questionnaire_key == bindparam("questionnaire_key"),
+                runs.c.wave == bindparam("wave"),
+            ),
+        )
+    )
+    identity_pairs = tuple_(identities.c.platform, identities.c.external_id)
+    return {
+        "inbound": insert_for(session, inbound)
+        .on_conflict_do_nothing(index_elements=["platform", "event_id"])
+        .returning(inbound.c.platform, inbound.c.event_id),
+        "participant": participants_query.where(
+            identities.c.platform == bindparam("platform"),
+            identities.c.external_id == bindparam("external_id"),
+        ),
+        "participants": participants_query.where(
+            identity_pairs.in_(bindparam("identities", expanding=True))
+        ),
+        "states": select(runs.c.id, runs.c.state).where(
+            runs.c.id.in_(bindparam("ids", expanding=True))
+        ),
+        "save": update(runs)
+        .where(runs.c.id == bindparam("b_id"), runs.c.version_id == bindparam("b_version_id"))
+        .values(
+            state=bindparam("state"),
+            status=bindparam("status"),
+            updated_at=bindparam("updated_at"),
+            completed_at=bindparam("completed_at"),
+            version_id=bindparam("b_new_version_id"),
+        ),
+    }
