@@ -5,17 +5,32 @@ stops here), load the person's run, ask the pure engine what happens, save the r
 answers and the outgoing messages, commit. Nothing is sent here: the dispatcher sends
 the outbox only after the commit, so a crash never loses an answer it acknowledged.
 
-Events that arrive together are handled in one transaction (a savepoint each), which
-lets one fsync cover many answers without weakening durability: nobody is told their
-answer was received until the commit that holds it has returned.
+Events that arrive together are handled in one transaction, which lets one fsync cover
+many answers without weakening durability: nobody is told their answer was received
+until the commit that holds it has returned.
+
+Two ways through a batch, with the same outcome:
+
+- together (the usual way): one statement per kind for the whole batch (record the
+  ids, find the senders and their runs, save the states, the answers, the outbox;
+  `storage.turns`), with the engine stepping each event in order in between. A run's
+  state comes from the `RunStateCache` when the run's stored `version_id` says it is
+  still current. An event whose step fails gets the apology, as below. Anything else
+  (a sender to enrol or to bind by invitation, a run to start, a group chat, an unknown
+  sender) goes one by one, inside the same transaction.
+- one by one: a savepoint per event, so that one event's failure never takes the
+  others down; the run is read and saved through the ORM. If the together way fails at
+  the database (another process saved one of the runs first, a constraint), the
+  transaction is rolled back and the whole batch is handled this way instead.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -31,6 +46,8 @@ from conversations.run import RunState
 from storage import repository
 from storage.invitations import InviteStatus, redeem_invite
 from storage.models import Run, Stakeholder
+from storage.run_cache import CachedState, RunStateCache, encode_state
+from storage.turns import completed_at_after
 from storage.unit_of_work import UnitOfWork
 
 __all__ = ["Access", "Handled", "Handler"]
@@ -71,22 +88,48 @@ class Handler:
         self.book = book
         self.clock = clock
         self.access = access or Access(open_enrollment=open_enrollment)
+        self.states = RunStateCache()
+        """Run states as last committed here; see `storage.run_cache`."""
 
     def handle(self, event: InboundEvent) -> Handled:
         return self.handle_batch([event])[0]
 
     def handle_batch(self, events: Sequence[InboundEvent]) -> list[Handled]:
+        if not events:
+            return []
         with UnitOfWork(self.session_factory) as uow:
-            results = [self._handle_isolated(uow.session, event) for event in events]
-            uow.commit()
+            together = _Together(self, uow.session, events)
+            try:
+                results = together.run()
+                uow.commit()
+            except Exception as error:
+                if isinstance(error, StaleDataError):
+                    log.debug("a run moved on during a batch: handling it event by event")
+                else:
+                    log.warning(
+                        "batch of %d events failed: handling it event by event",
+                        len(events),
+                        exc_info=True,
+                    )
+                uow.rollback()
+                results = [self._handle_isolated(uow.session, event) for event in events]
+                uow.commit()
+                return results
+        for entry in together.committed_states():
+            self.states.put(entry)
         return results
 
-    def _handle_isolated(self, session: Session, event: InboundEvent) -> Handled:
-        """One event in its own savepoint: its failure never takes the others down."""
+    def _handle_isolated(
+        self, session: Session, event: InboundEvent, *, recorded: bool = False
+    ) -> Handled:
+        """One event in its own savepoint: its failure never takes the others down.
+
+        `recorded`: the event id was already recorded, as new, in this transaction.
+        """
         for attempt in (1, 2):
             savepoint = session.begin_nested()
             try:
-                handled = self._apply(session, event)
+                handled = self._apply(session, event, recorded=recorded)
             except StaleDataError:
                 savepoint.rollback()
                 session.expire_all()
@@ -101,9 +144,11 @@ class Handler:
             return handled
         raise AssertionError("unreachable")
 
-    def _apply(self, session: Session, event: InboundEvent) -> Handled:
+    def _apply(self, session: Session, event: InboundEvent, *, recorded: bool = False) -> Handled:
         now = self.clock()
-        if not repository.record_inbound(session, event.platform, event.event_id, now):
+        if not recorded and not repository.record_inbound(
+            session, event.platform, event.event_id, now
+        ):
             return Handled(event, duplicate=True)
         if event.group:
             return self._in_group(session, event, now)
@@ -221,3 +266,160 @@ class Handler:
         repository.record_inbound(session, event.platform, event.event_id, now)
         sorry = Say(translate("error.sorry", event.language or "en"))
         return Handled(event, self._enqueue(session, event, [sorry], None, now))
+
+
+@dataclass
+class _Working:
+    """A run as this batch has left it so far."""
+
+    header: repository.RunHeader
+    version_id: int
+    completed_at: datetime | None
+    cached: CachedState | None
+    """The committed state this batch started from, if it was in the cache."""
+    document: dict[str, Any] | None
+    """The stored state, when it had to be read (decoded on first use)."""
+    state: RunState | None = None
+    encoded: CachedState | None = None
+    """The latest state this batch computed, with its encoding (a cache entry to be)."""
+
+
+class _Together:
+    """One batch the together way (see the module docstring): gather, step, write."""
+
+    def __init__(self, handler: Handler, session: Session, events: Sequence[InboundEvent]):
+        self.handler = handler
+        self.session = session
+        self.events = events
+        self.results: list[Handled | None] = []
+        self.replies: list[repository.OutboxBatch] = []
+        self.pending: dict[int, tuple[int, InboundEvent, tuple[str, ...]]] = {}
+        """Result position -> (position in `replies`, event, notices), until ids exist."""
+        self.saves: list[repository.RunSave] = []
+        self.answers: list[repository.AnswerRecord] = []
+        self.runs: dict[int, _Working] = {}
+
+    def run(self) -> list[Handled]:
+        handler, session, events = self.handler, self.session, self.events
+        moments = [handler.clock() for _ in events]
+        known = repository.participants(
+            session, [(e.platform, e.sender) for e in events], handler.book.current.id
+        )
+        new = repository.record_inbound_many(
+            session, [(e.platform, e.event_id, now) for e, now in zip(events, moments, strict=True)]
+        )
+        self._gather_runs(known.values())
+        seen: set[tuple[str, str]] = set()
+        one_by_one: set[tuple[str, str]] = set()
+        for event, now in zip(events, moments, strict=True):
+            key = (event.platform, event.event_id)
+            if key not in new or key in seen:
+                self.results.append(Handled(event, duplicate=True))
+                continue
+            seen.add(key)
+            sender = (event.platform, event.sender)
+            participant = known.get(sender)
+            run = participant.run if participant is not None else None
+            if run is None or sender in one_by_one or event.group or event.invite_token:
+                # The rare turns (they create rows, or are not turns of a run at all) go
+                # the one-by-one way; later events of the same sender follow them there.
+                one_by_one.add(sender)
+                self.results.append(handler._handle_isolated(session, event, recorded=True))
+            else:
+                self._step(event, self.runs[run.id], now)
+        self._write()
+        return [result for result in self.results if result is not None]
+
+    def committed_states(self) -> list[CachedState]:
+        """What to cache once the transaction has committed."""
+        return [w.encoded for w in self.runs.values() if w.encoded is not None]
+
+    def _gather_runs(self, participants: Iterable[repository.Participant]) -> None:
+        cache = self.handler.states
+        missing = []
+        for participant in participants:
+            header = participant.run
+            if header is None:
+                continue
+            cached = cache.get(header.id, header.version_id, header.created_at)
+            self.runs[header.id] = _Working(
+                header, header.version_id, header.completed_at, cached, None
+            )
+            if cached is None:
+                missing.append(header.id)
+        for run_id, document in repository.run_states(self.session, missing).items():
+            self.runs[run_id].document = document
+
+    def _step(self, event: InboundEvent, working: _Working, now: datetime) -> None:
+        header = working.header
+        try:
+            questionnaire = self.handler.book.get(
+                self.session, header.questionnaire_key, header.questionnaire_version
+            )
+            state = self._state_of(working)
+            result = engine.step(questionnaire, state, event.input, now)
+            previous = working.encoded or working.cached
+            document = encode_state(result.run, previous)
+        except Exception:
+            log.exception("event %s:%s failed", event.platform, event.event_id)
+            self._apologise(event)
+            return
+        status = result.run.status.value
+        completed_at = completed_at_after(status, working.completed_at, now)
+        self.saves.append(
+            repository.RunSave(header.id, working.version_id, document, status, completed_at, now)
+        )
+        working.version_id += 1
+        working.completed_at = completed_at
+        working.state = result.run
+        working.encoded = CachedState(
+            header.id, working.version_id, header.created_at, result.run, document
+        )
+        if result.recorded:
+            self.answers.append(
+                repository.AnswerRecord(
+                    header.id,
+                    result.recorded,
+                    questionnaire.version,
+                    f"{event.platform}:{event.event_id}",
+                    now,
+                )
+            )
+        notices = tuple(m.text for m in result.messages if isinstance(m, Notice))
+        self._reply(event, result.messages, header.id, now, notices)
+
+    def _state_of(self, working: _Working) -> RunState:
+        if working.state is None:
+            if working.cached is not None:
+                working.state = working.cached.state
+            elif working.document is not None:
+                working.state = RunState.from_dict(working.document)
+            else:
+                raise LookupError(f"run {working.header.id} has no stored state")
+        return working.state
+
+    def _apologise(self, event: InboundEvent) -> None:
+        sorry = Say(translate("error.sorry", event.language or "en"))
+        self._reply(event, [sorry], None, self.handler.clock())
+
+    def _reply(
+        self,
+        event: InboundEvent,
+        messages: Sequence[Message],
+        run_id: int | None,
+        now: datetime,
+        notices: tuple[str, ...] = (),
+    ) -> None:
+        payloads = [message_to_dict(m) for m in messages]
+        self.pending[len(self.results)] = (len(self.replies), event, notices)
+        self.replies.append(
+            repository.OutboxBatch(event.platform, event.address, payloads, run_id, now)
+        )
+        self.results.append(None)
+
+    def _write(self) -> None:
+        repository.save_run_states(self.session, self.saves)
+        repository.record_answers_many(self.session, self.answers)
+        ids = repository.enqueue_batches(self.session, self.replies)
+        for position, (reply, event, notices) in self.pending.items():
+            self.results[position] = Handled(event, tuple(ids[reply]), notices=notices)
