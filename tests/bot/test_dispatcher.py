@@ -1,0 +1,343 @@
+"""The outbox dispatcher against a real database (SQLite and PostgreSQL) and small real channels.
+
+`Recorder` is a channel that records what it sends; `Flaky` raises the `DeliveryError`s
+it was scripted with, once each, before it delivers. The clock is a value the test moves,
+so a retry's `not_before` is exact and nothing waits for wall time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.channels.base import DeliveryError, EventSink
+from bot.dispatcher import Dispatcher, RetryPolicy
+from conversations.messages import Message, Say, message_to_dict
+from storage import UnitOfWork, enqueue_many
+from storage.models import OutboxRow
+
+Factory = sessionmaker[Session]
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+CHANNEL = "test"
+POLICY = RetryPolicy(max_attempts=3, first_delay=10.0, max_delay=60.0)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+class Recorder:
+    """A channel that delivers everything and remembers (address, text) in order."""
+
+    name = CHANNEL
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+        self.attempts: list[tuple[str, str]] = []
+
+    async def start(self, sink: EventSink) -> None:
+        return None
+
+    async def send(self, address: str, message: Message, target: str | None = None) -> str | None:
+        assert isinstance(message, Say) and target is None
+        self.attempts.append((address, message.text))
+        self.fail_if_scripted(address)
+        self.sent.append((address, message.text))
+        return f"{address}/{len(self.sent)}"
+
+    def fail_if_scripted(self, address: str) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    def sent_to(self, address: str) -> list[str]:
+        return [text for to, text in self.sent if to == address]
+
+
+class Flaky(Recorder):
+    """Raises the scripted errors for an address, one per send, then delivers."""
+
+    def __init__(self, failures: Mapping[str, Iterable[DeliveryError]]) -> None:
+        super().__init__()
+        self.failures = {address: list(errors) for address, errors in failures.items()}
+
+    def fail_if_scripted(self, address: str) -> None:
+        pending = self.failures.get(address)
+        if pending:
+            raise pending.pop(0)
+
+
+def run(coroutine: Coroutine[Any, Any, None]) -> None:
+    asyncio.run(asyncio.wait_for(coroutine, timeout=20))
+
+
+def enqueue(factory: Factory, address: str, *texts: str, now: datetime = START) -> list[int]:
+    payloads = [message_to_dict(Say(text)) for text in texts]
+    with UnitOfWork(factory) as uow:
+        ids = enqueue_many(uow.session, CHANNEL, address, payloads, now=now)
+        uow.commit()
+    return ids
+
+
+def interleaved(factory: Factory) -> dict[str, list[int]]:
+    """a1 b1 a2 b2 a3, each committed on its own, so ids interleave across addresses."""
+    ids: dict[str, list[int]] = {"a": [], "b": []}
+    for address, text in (("a", "a1"), ("b", "b1"), ("a", "a2"), ("b", "b2"), ("a", "a3")):
+        ids[address] += enqueue(factory, address, text)
+    return ids
+
+
+def outbox(factory: Factory) -> dict[int, OutboxRow]:
+    with UnitOfWork(factory) as uow:
+        return {row.id: row for row in uow.session.scalars(select(OutboxRow))}
+
+
+def statuses(factory: Factory, ids: Iterable[int]) -> list[tuple[str, int]]:
+    rows = outbox(factory)
+    return [(rows[i].status, rows[i].attempts) for i in ids]
+
+
+def dispatcher(factory: Factory, channel: Recorder, clock: Clock) -> Dispatcher:
+    return Dispatcher(factory, {CHANNEL: channel}, clock, retry=POLICY, poll_interval=0.05)
+
+
+# --- in order ---------------------------------------------------------------------------
+
+
+def test_rows_are_sent_and_marked_in_order_per_address(session_factory: Factory) -> None:
+    ids = interleaved(session_factory)
+    channel, clock = Recorder(), Clock()
+    clock.advance(1)
+
+    async def scenario() -> None:
+        outbox_dispatcher = dispatcher(session_factory, channel, clock)
+        try:
+            assert await outbox_dispatcher.drain_once() == 5
+            assert await outbox_dispatcher.drain_once() == 0
+        finally:
+            outbox_dispatcher.close()
+
+    run(scenario())
+
+    assert channel.sent_to("a") == ["a1", "a2", "a3"]
+    assert channel.sent_to("b") == ["b1", "b2"]
+    rows = outbox(session_factory)
+    for row_id in ids["a"] + ids["b"]:
+        row = rows[row_id]
+        assert (row.status, row.attempts, row.sent_at, row.last_error) == (
+            "sent",
+            1,
+            clock.now,
+            None,
+        )
+
+
+def test_a_row_scheduled_for_later_waits_without_holding_back_others(
+    session_factory: Factory,
+) -> None:
+    later = START + timedelta(seconds=30)
+    with UnitOfWork(session_factory) as uow:
+        [scheduled] = enqueue_many(
+            uow.session, CHANNEL, "a", [message_to_dict(Say("later"))], not_before=later, now=START
+        )
+        uow.commit()
+    [due] = enqueue(session_factory, "a", "now")
+    channel, clock = Recorder(), Clock()
+
+    async def scenario() -> None:
+        outbox_dispatcher = dispatcher(session_factory, channel, clock)
+        try:
+            await outbox_dispatcher.drain_once()
+            assert statuses(session_factory, [due, scheduled]) == [("sent", 1), ("pending", 0)]
+            clock.advance(30)
+            await outbox_dispatcher.drain_once()
+        finally:
+            outbox_dispatcher.close()
+
+    run(scenario())
+    assert channel.sent == [("a", "now"), ("a", "later")]
+
+
+# --- failures ---------------------------------------------------------------------------
+
+
+def test_a_failure_holds_back_that_address_only(session_factory: Factory) -> None:
+    ids = interleaved(session_factory)
+    channel, clock = Flaky({"a": [DeliveryError("connection reset")]}), Clock()
+
+    async def scenario() -> None:
+        outbox_dispatcher = dispatcher(session_factory, channel, clock)
+        try:
+            await outbox_dispatcher.drain_once()
+            assert channel.sent_to("a") == []
+            assert channel.sent_to("b") == ["b1", "b2"]
+            assert statuses(session_factory, ids["a"]) == [
+                ("pending", 1),
+                ("pending", 0),
+                ("pending", 0),
+            ]
+            first = outbox(session_factory)[ids["a"][0]]
+            assert first.not_before == START + timedelta(seconds=POLICY.first_delay)
+            assert first.last_error == "connection reset"
+
+            clock.advance(POLICY.first_delay - 1)  # a2 and a3 are due, but a1 is not yet
+            await outbox_dispatcher.drain_once()
+            assert channel.sent_to("a") == [], "a later message overtook the one held back"
+
+            clock.advance(1)
+            await outbox_dispatcher.drain_once()
+        finally:
+            outbox_dispatcher.close()
+
+    run(scenario())
+
+    assert channel.sent_to("a") == ["a1", "a2", "a3"]
+    assert statuses(session_factory, ids["a"]) == [("sent", 2), ("sent", 1), ("sent", 1)]
+    assert channel.attempts.count(("a", "a1")) == 2
+    assert channel.attempts.count(("b", "b1")) == 1
+
+
+def test_retry_after_is_honoured(session_factory: Factory) -> None:
+    [row_id] = enqueue(session_factory, "a", "hello")
+    channel = Flaky({"a": [DeliveryError("429 Too Many Requests", retry_after=42)]})
+    clock = Clock()
+
+    async def scenario() -> None:
+        outbox_dispatcher = dispatcher(session_factory, channel, clock)
+        try:
+            await outbox_dispatcher.drain_once()
+            row = outbox(session_factory)[row_id]
+            assert (row.status, row.attempts) == ("pending", 1)
+            assert row.not_before == START + timedelta(seconds=42), "retry_after, not backoff"
+
+            clock.advance(41)
+            assert await outbox_dispatcher.drain_once() == 0
+            assert channel.sent == []
+
+            clock.advance(1)
+            assert await outbox_dispatcher.drain_once() == 1
+        finally:
+            outbox_dispatcher.close()
+
+    run(scenario())
+    assert channel.sent == [("a", "hello")]
+    assert statuses(session_factory, [row_id]) == [("sent", 2)]
+
+
+def test_backoff_doubles_until_max_attempts_then_the_row_fails(session_factory: Factory) -> None:
+    [row_id, after] = enqueue(session_factory, "a", "doomed", "after it")
+    errors = [DeliveryError(f"timeout {n}") for n in range(1, POLICY.max_attempts + 1)]
+    channel, clock = Flaky({"a": errors}), Clock()
+    waits: list[timedelta] = []
+
+    async def scenario() -> None:
+        outbox_dispatcher = dispatcher(session_factory, channel, clock)
+        try:
+            for _ in range(POLICY.max_attempts - 1):
+                await outbox_dispatcher.drain_once()
+                row = outbox(session_factory)[row_id]
+                assert row.status == "pending"
+                waits.append(row.not_before - clock.now)
+                clock.now = row.not_before
+            await outbox_dispatcher.drain_once()
+            assert channel.sent == [], "held back until the first row is given up"
+            await outbox_dispatcher.drain_once()
+        finally:
+            outbox_dispatcher.close()
+
+    run(scenario())
+
+    assert waits == [timedelta(seconds=10), timedelta(seconds=20)]
+    row = outbox(session_factory)[row_id]
+    assert (row.status, row.attempts, row.sent_at) == ("failed", POLICY.max_attempts, None)
+    assert row.last_error == f"timeout {POLICY.max_attempts}"
+    assert channel.attempts.count(("a", "doomed")) == POLICY.max_attempts
+    assert statuses(session_factory, [after]) == [("sent", 1)], "the next message goes out"
+    assert channel.sent == [("a", "after it")]
+
+
+def test_a_permanent_error_fails_at_once(session_factory: Factory) -> None:
+    [row_id] = enqueue(session_factory, "a", "blocked")
+    [other] = enqueue(session_factory, "b", "fine")
+    channel, clock = Flaky({"a": [DeliveryError("bot was blocked", permanent=True)]}), Clock()
+
+    async def scenario() -> None:
+        outbox_dispatcher = dispatcher(session_factory, channel, clock)
+        try:
+            await outbox_dispatcher.drain_once()
+        finally:
+            outbox_dispatcher.close()
+
+    run(scenario())
+    assert statuses(session_factory, [row_id, other]) == [("failed", 1), ("sent", 1)]
+    assert outbox(session_factory)[row_id].last_error == "bot was blocked"
+
+
+def test_a_row_for_a_channel_this_process_lacks_is_retried_not_lost(
+    session_factory: Factory,
+) -> None:
+    with UnitOfWork(session_factory) as uow:
+        [row_id] = enqueue_many(uow.session, "slack", "C1", [message_to_dict(Say("hi"))], now=START)
+        uow.commit()
+    channel, clock = Recorder(), Clock()
+
+    async def scenario() -> None:
+        outbox_dispatcher = dispatcher(session_factory, channel, clock)
+        try:
+            await outbox_dispatcher.drain_once()
+        finally:
+            outbox_dispatcher.close()
+
+    run(scenario())
+    row = outbox(session_factory)[row_id]
+    assert (row.status, row.attempts) == ("pending", 1)
+    assert "no channel 'slack'" in (row.last_error or "")
+
+
+# --- settled() --------------------------------------------------------------------------
+
+
+def test_settled_returns_once_rows_are_sent_or_given_up(session_factory: Factory) -> None:
+    channel = Flaky(
+        {
+            "blocked": [DeliveryError("blocked", permanent=True)],
+            "slow": [DeliveryError("429", retry_after=600)],
+        }
+    )
+    clock = Clock()
+
+    async def scenario() -> None:
+        outbox_dispatcher = dispatcher(session_factory, channel, clock)
+        worker = asyncio.create_task(outbox_dispatcher.run())
+        try:
+            sent = enqueue(session_factory, "a", "one", "two", "three")
+            failed = enqueue(session_factory, "blocked", "nope")
+            held = enqueue(session_factory, "slow", "later")
+            outbox_dispatcher.wake()
+            await outbox_dispatcher.settled(sent + failed, timeout=5)
+            assert channel.sent_to("a") == ["one", "two", "three"]
+            assert statuses(session_factory, sent + failed) == [("sent", 1)] * 3 + [("failed", 1)]
+            with pytest.raises(TimeoutError):
+                await outbox_dispatcher.settled(held, timeout=0.3)
+            assert statuses(session_factory, held) == [("pending", 1)]
+        finally:
+            worker.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await worker
+            outbox_dispatcher.close()
+
+    run(scenario())
