@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from bot.channels.console import render
 from conversations.asking import ask_consent, ask_item
+from conversations.catalog import translate
 from conversations.questionnaire import Questionnaire
 from conversations.run import RunState
 
@@ -28,7 +29,7 @@ def preview_lines(q: Questionnaire, language: str) -> Iterator[str]:
                 yield item.label.get(language)
                 continue
             if item.relevant is not None:
-                yield f"(asked only if: {item.relevant.source})"
+                yield translate("preview.asked_if", language, condition=item.relevant.source)
             yield render(ask_item(q, replace(run, cursor=item.id), item))
     yield ""
     yield q.closing.get(language)
