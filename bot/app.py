@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot
 
-from bot.channels.base import Channel, InboundEvent
+from bot.channels.base import Channel, InboundEvent, Receipt
 from bot.channels.console import ConsoleChannel
 from bot.channels.telegram import TelegramChannel
 from bot.dispatcher import Dispatcher
@@ -92,8 +92,9 @@ class App:
             return self.submit_and_wait
         return self.submit
 
-    async def submit(self, event: InboundEvent) -> None:
-        await self.processor.submit(event)
+    async def submit(self, event: InboundEvent) -> Receipt:
+        """Handle; the receipt carries the notices a channel shows (button toasts)."""
+        return await self.processor.submit(event)
 
     async def submit_and_wait(self, event: InboundEvent) -> None:
         """Handle, then wait until the replies went out: the console reads in turns."""
