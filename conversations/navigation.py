@@ -43,7 +43,8 @@ def reconcile_relevance(
     """Mark answers whose item became irrelevant as not applicable, and restore the reverse.
 
     Items are visited in order with the values updated as we go, so a chain of
-    dependent conditions settles in one pass (conditions only look backwards).
+    dependent conditions settles in one pass (conditions only look backwards). When
+    nothing changes (most turns), `run` itself is returned.
     """
     answers = dict(run.answers)
     values = counted_values(answers)
@@ -68,15 +69,22 @@ def reconcile_relevance(
         answers[item_id] = updated
         changed.append((item_id, updated))
         values = counted_values(answers)
+    if not changed:
+        return run, ()
     return replace(run, answers=answers), tuple(changed)
 
 
 def next_item(q: Questionnaire, run: RunState, after: int) -> Item | None:
     """The first relevant item after position `after` that still needs an answer (or a note)."""
-    values = counted_values(run.answers)
+    values: dict[str, AnswerValue] | None = None  # worked out when a condition needs them
     for item in q.items[after + 1 :]:
-        if item.id in run.answers or not is_relevant(item, values):
+        if item.id in run.answers:
             continue
+        if item.relevant is not None:
+            if values is None:
+                values = counted_values(run.answers)
+            if not item.relevant.evaluate(values):
+                continue
         if item.is_question or not _answered_beyond(q, run, item):
             return item
     return None
@@ -90,12 +98,16 @@ def _answered_beyond(q: Questionnaire, run: RunState, note: Item) -> bool:
 
 def previous_item(q: Questionnaire, run: RunState, before: int) -> Item | None:
     """The nearest earlier relevant question that has an answer (answered or skipped)."""
-    values = counted_values(run.answers)
+    values: dict[str, AnswerValue] | None = None  # worked out when a condition needs them
     for item in reversed(q.items[:before]):
         stored = run.answers.get(item.id)
-        if stored is None or stored.state is AnswerState.NOT_APPLICABLE:
+        if stored is None or stored.state is AnswerState.NOT_APPLICABLE or not item.is_question:
             continue
-        if item.is_question and is_relevant(item, values):
+        if item.relevant is None:
+            return item
+        if values is None:
+            values = counted_values(run.answers)
+        if item.relevant.evaluate(values):
             return item
     return None
 
