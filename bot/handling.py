@@ -47,7 +47,6 @@ from storage import repository
 from storage.invitations import InviteStatus, redeem_invite
 from storage.models import Run, Stakeholder
 from storage.run_cache import CachedState, RunStateCache, encode_state
-from storage.turns import completed_at_after
 from storage.unit_of_work import UnitOfWork
 
 __all__ = ["Access", "Handled", "Handler"]
@@ -274,7 +273,6 @@ class _Working:
 
     header: repository.RunHeader
     version_id: int
-    completed_at: datetime | None
     cached: CachedState | None
     """The committed state this batch started from, if it was in the cache."""
     document: dict[str, Any] | None
@@ -342,9 +340,7 @@ class _Together:
             if header is None:
                 continue
             cached = cache.get(header.id, header.version_id, header.created_at)
-            self.runs[header.id] = _Working(
-                header, header.version_id, header.completed_at, cached, None
-            )
+            self.runs[header.id] = _Working(header, header.version_id, cached, None)
             if cached is None:
                 missing.append(header.id)
         for run_id, document in repository.run_states(self.session, missing).items():
@@ -365,12 +361,8 @@ class _Together:
             self._apologise(event)
             return
         status = result.run.status.value
-        completed_at = completed_at_after(status, working.completed_at, now)
-        self.saves.append(
-            repository.RunSave(header.id, working.version_id, document, status, completed_at, now)
-        )
+        self.saves.append(repository.RunSave(header.id, working.version_id, document, status, now))
         working.version_id += 1
-        working.completed_at = completed_at
         working.state = result.run
         working.encoded = CachedState(
             header.id, working.version_id, header.created_at, result.run, document

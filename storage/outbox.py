@@ -42,6 +42,8 @@ __all__ = [
 _TABLE = table_of(OutboxRow)
 _INSERT = insert(_TABLE).returning(_TABLE.c.id, sort_by_parameter_order=True)
 """Built once: the ids come back in the order of the rows, which is the reading order."""
+_INSERT_UNORDERED = insert(_TABLE).returning(_TABLE.c.id)
+"""For SQLite, where SQLAlchemy can keep the order above only by inserting row by row."""
 
 _MAX_ERROR_LENGTH = 2000
 """Enough for a platform's error body; keeps a misbehaving API from bloating the table."""
@@ -106,14 +108,37 @@ def enqueue_batches(session: Session, batches: Sequence[OutboxBatch]) -> list[li
     ]
     if not rows:
         return [[] for _ in batches]
-    result = session.connection().execute(_INSERT, rows[0] if len(rows) == 1 else rows)
-    ids = [int(outbox_id) for outbox_id in result.scalars()]
+    ids = _insert_in_order(session, rows)
     split: list[list[int]] = []
     taken = 0
     for batch in batches:
         split.append(ids[taken : taken + len(batch.payloads)])
         taken += len(batch.payloads)
     return split
+
+
+def _insert_in_order(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert rows; their ids, in the order of the rows.
+
+    On SQLite one multi-row INSERT gives each row the next rowid in turn (the VALUES are
+    inserted in order, under the write lock this transaction holds), so the ids sorted
+    are the ids in row order. That holds while they are consecutive, which is checked;
+    if they are not (a table whose rowids ran out is filled at random), the rows are
+    inserted again the slow, ordered way after rolling back to a savepoint.
+    """
+    connection = session.connection()
+    if len(rows) == 1 or connection.dialect.name != "sqlite":
+        result = connection.execute(_INSERT, rows[0] if len(rows) == 1 else rows)
+        return [int(outbox_id) for outbox_id in result.scalars()]
+    savepoint = session.begin_nested()
+    ids = sorted(
+        int(outbox_id) for outbox_id in connection.execute(_INSERT_UNORDERED, rows).scalars()
+    )
+    if ids == list(range(ids[0], ids[0] + len(rows))):
+        savepoint.commit()
+        return ids
+    savepoint.rollback()
+    return [int(outbox_id) for outbox_id in connection.execute(_INSERT, rows).scalars()]
 
 
 def due_outbox(

@@ -21,8 +21,11 @@ from typing import Any, cast
 from sqlalchemy import (
     CursorResult,
     Executable,
+    String,
     and_,
     bindparam,
+    case,
+    literal,
     select,
     tuple_,
     update,
@@ -32,6 +35,7 @@ from sqlalchemy.orm import Session
 from conversations.run import RunStatus
 from storage.errors import StaleDataError
 from storage.models import Identity, ReceivedEvent, Run, Stakeholder
+from storage.types import UTCDateTime
 from storage.upsert import insert_for, table_of
 
 __all__ = [
@@ -55,7 +59,6 @@ class RunHeader:
     status: str
     version_id: int
     created_at: datetime
-    completed_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -69,13 +72,16 @@ class Participant:
 
 @dataclass(frozen=True)
 class RunSave:
-    """A run's new state, to be written only if the run is still at `version_id`."""
+    """A run's new state, to be written only if the run is still at `version_id`.
+
+    As in `save_run_state`, `completed_at` is set to `now` the first time the status
+    is "completed" (the UPDATE decides, so the run's row need not be read for it).
+    """
 
     run_id: int
     version_id: int
     state: dict[str, Any]
     status: str
-    completed_at: datetime | None
     now: datetime
 
     @property
@@ -138,7 +144,6 @@ def participants(
                 status=row.status,
                 version_id=row.version_id,
                 created_at=row.created_at,
-                completed_at=row.completed_at,
             )
         found[(row.platform, row.external_id)] = Participant(row.stakeholder_id, row.language, run)
     return found
@@ -171,7 +176,6 @@ def save_run_states(session: Session, saves: Sequence[RunSave]) -> None:
             "state": save.state,
             "status": save.status,
             "updated_at": save.now,
-            "completed_at": save.completed_at,
         }
         for save in saves
     ]
@@ -189,15 +193,6 @@ def _parameters(rows: list[dict[str, Any]]) -> list[dict[str, Any]] | dict[str, 
     return rows[0] if len(rows) == 1 else rows
 
 
-def completed_at_after(
-    status: str, completed_at: datetime | None, now: datetime
-) -> datetime | None:
-    """When a run was completed, given its new status: set once, on the first completion."""
-    if status == RunStatus.COMPLETED and completed_at is None:
-        return now
-    return completed_at
-
-
 _BUILT: dict[str, dict[str, Executable]] = {}
 
 
@@ -211,6 +206,7 @@ def _statements(session: Session) -> dict[str, Executable]:
 
 
 def _build(session: Session) -> dict[str, Executable]:
+    completed = literal(RunStatus.COMPLETED.value, String)
     inbound = table_of(ReceivedEvent)
     runs = table_of(Run)
     identities = table_of(Identity)
@@ -227,7 +223,6 @@ def _build(session: Session) -> dict[str, Executable]:
             runs.c.status,
             runs.c.version_id,
             runs.c.created_at,
-            runs.c.completed_at,
         )
         .select_from(identities)
         .join(stakeholders, stakeholders.c.id == identities.c.stakeholder_id)
@@ -261,7 +256,16 @@ def _build(session: Session) -> dict[str, Executable]:
             state=bindparam("state"),
             status=bindparam("status"),
             updated_at=bindparam("updated_at"),
-            completed_at=bindparam("completed_at"),
+            completed_at=case(
+                (
+                    and_(
+                        runs.c.completed_at.is_(None),
+                        bindparam("status", type_=String) == completed,
+                    ),
+                    bindparam("updated_at", type_=UTCDateTime()),
+                ),
+                else_=runs.c.completed_at,
+            ),
             version_id=bindparam("b_new_version_id"),
         ),
     }
