@@ -143,3 +143,93 @@ def test_invitation_to_answers_with_buttons_text_and_back(tmp_path: Path, sqlite
 
 def _msg(user, message_id):  # type: ignore[no-untyped-def]
     return next(m for m in user.messages() if m.message_id == message_id)
+
+
+def _consented(tg: FakeTelegram, env: dict[str, str], tmp_path: Path, user_id: int = 5002):  # type: ignore[no-untyped-def]
+    links = invite_links(env, tmp_path)
+    user = tg.user(user_id, first_name="Priya", language_code="en")
+    user.send_command("/start", start_token(links["Priya Nandakumar"]))
+    consent = user.wait_for(lambda m: CONSENT_EN in (m.text or ""), WAIT)
+    user.press("I agree", message_id=consent.message_id)
+    return user, consent
+
+
+def test_stale_button_is_answered_with_a_notice_and_changes_nothing(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    with FakeTelegram() as tg:
+        env = telegram_env(sqlite_url, tg)
+        bot = ParleyBot(env, tmp_path)
+        try:
+            priya, consent = _consented(tg, env, tmp_path)
+            first = current(priya, "org_type")
+            priya.press("Non-profit settlement agency", message_id=first.message_id)
+            current(priya, "province")
+            before = answers(sqlite_url)
+            # The consent message keeps its keyboard: pressing it now is a stale press.
+            query = priya.press("I do not agree", message_id=consent.message_id)
+            record = tg.wait_until(
+                lambda: next((c for c in tg.callbacks if c.id == query and c.answered), None),
+                WAIT,
+                "the stale press answered",
+            )
+            assert record.answer_text, "a stale press should get a notice toast"
+            province = current(priya, "province")
+            priya.press("Ontario", message_id=province.message_id)
+            current(priya, "respondent_role")
+            after = answers(sqlite_url)
+            assert after[: len(before)] == before
+            assert [row[1] for row in after] == ["org_type", "province"]
+            assert not priya.unanswered_callbacks()
+        finally:
+            bot.stop()
+
+
+def test_uninvited_start_and_open_enrollment(tmp_path: Path, sqlite_url: str) -> None:
+    with FakeTelegram() as tg:
+        env = telegram_env(sqlite_url, tg)
+        bot = ParleyBot(env, tmp_path)
+        try:
+            stranger = tg.user(6001, first_name="Sam", language_code="en")
+            stranger.send_command("/start")
+            stranger.wait_for(lambda m: INVITATION_ONLY in (m.text or ""), WAIT)
+            assert not any(CONSENT_EN in (m.text or "") for m in stranger.messages())
+        finally:
+            bot.stop()
+        bot = ParleyBot(dict(env, PARLEY_OPEN_ENROLLMENT="true"), tmp_path, number=2)
+        try:
+            claire = tg.user(6002, first_name="Claire", language_code="fr")
+            claire.send_command("/start")
+            consent = claire.wait_for(lambda m: CONSENT_FR in (m.text or ""), WAIT)
+            assert "J’accepte" in [b for row in consent.buttons for b in row]
+        finally:
+            bot.stop()
+
+
+def test_kill_9_mid_questionnaire_then_continue(tmp_path: Path, sqlite_url: str) -> None:
+    with FakeTelegram() as tg:
+        env = telegram_env(sqlite_url, tg)
+        bot = ParleyBot(env, tmp_path)
+        try:
+            priya, _ = _consented(tg, env, tmp_path)
+            first = current(priya, "org_type")
+            priya.press("Non-profit settlement agency", message_id=first.message_id)
+            province = current(priya, "province")  # org_type acknowledged
+            bot.kill9()
+        finally:
+            bot.stop()
+        assert [row[1] for row in answers(sqlite_url)] == ["org_type"]
+        bot = ParleyBot(env, tmp_path, number=2)
+        try:
+            priya.press("Ontario", message_id=province.message_id)
+            current(priya, "respondent_role")
+            priya.send_text("3")
+            current(priya, "total_staff")
+            assert not priya.unanswered_callbacks()
+        finally:
+            bot.stop()
+    got = stored(sqlite_url)
+    assert got["org_type"] == ("non_profit", "answered")
+    assert got["province"] == ("on", "answered")
+    assert got["respondent_role"] == ("analyst", "answered")
+    assert all(n == 1 for n in answer_counts(sqlite_url).values())
