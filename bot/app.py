@@ -82,7 +82,7 @@ class App:
         try:
             done, _ = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            await self._shutdown([*receivers, stopper, *workers])
+            await self._shutdown([*receivers, *([received] if received else []), stopper, *workers])
         for task in done:
             if task is not stopper and not task.cancelled() and task.exception():
                 raise task.exception()  # type: ignore[misc]

@@ -162,7 +162,7 @@ class Dispatcher:
             return _Outcome(due, DeliveryError(f"no channel {due.row.channel!r} in this process"))
         pacer = self._pacers.get(due.row.channel)
         if pacer is not None:
-            await pacer.wait(due.row.address)
+            await pacer.wait(due.row.address, edit=due.target is not None)
         try:
             platform_id = await channel.send(due.row.address, due.message, due.target)
         except DeliveryError as error:

@@ -62,9 +62,14 @@ class Pacer:
         self._overall = TokenBucket(rules.overall, clock)
         self._chats: dict[str, TokenBucket] = {}
 
-    async def wait(self, address: str) -> None:
-        """The chat's turn first, then the account's: a slot is booked when it will be used."""
-        for bucket in (self._chat(address), self._overall):
+    async def wait(self, address: str, *, edit: bool = False) -> None:
+        """The chat's turn first, then the account's: a slot is booked when it will be used.
+
+        Editing a message already in the chat (a question turned into its answer) is not a
+        new message in that chat, so it only counts against the account's limit.
+        """
+        buckets = (self._overall,) if edit else (self._chat(address), self._overall)
+        for bucket in buckets:
             delay = bucket.reserve()
             if delay > 0:
                 await asyncio.sleep(delay)

@@ -102,7 +102,10 @@ def _when_consenting(q: Questionnaire, run: RunState, event: Input, now: datetim
             consent_version=q.consent_version,
             started_at=run.started_at or now,
         )
-        return _advance(q, agreed, after=-1, now=now)
+        agreement = Answered(
+            CONSENT_ITEM, q.consent.get(run.language), translate("consent.agree", run.language)
+        )
+        return _advance(q, agreed, after=-1, now=now, lead=(agreement,))
     if answer == "decline":
         declined = replace(run, status=RunStatus.DECLINED, awaiting=Awaiting.NOTHING)
         return Step(declined, (Say(translate("consent.declined", run.language)),))

@@ -222,9 +222,10 @@ def test_outbox_rows_keep_the_order_of_the_reply(
 
     check_outbox_belongs_to(session_factory, agreed)
     rows_ = outbox_of(session_factory, agreed)
-    assert [r.payload["kind"] for r in rows_] == ["say", "ask"]
-    assert rows_[0].payload["text"].startswith("Section 1: About your organisation")
-    assert rows_[1].payload["item_id"] == "org_type"
+    assert [r.payload["kind"] for r in rows_] == ["answered", "say", "ask"]
+    assert rows_[0].payload["item_id"] == "consent"
+    assert rows_[1].payload["text"].startswith("Section 1: About your organisation")
+    assert rows_[2].payload["item_id"] == "org_type"
 
     # skipping the last item of section 1: the skip, the next section's intro, its question
     check_outbox_belongs_to(session_factory, skipped_to)

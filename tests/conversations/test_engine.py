@@ -97,7 +97,7 @@ def test_consent_comes_first_and_starts_with_section_intro(mini: Questionnaire) 
     assert last_ask(first).item_id == "consent"
     assert agreed.run.status is RunStatus.IN_PROGRESS
     assert agreed.run.consent_version == "1"
-    assert texts(agreed)[0] == "Section 1: Your organisation\nAbout you."
+    assert texts(agreed)[:2] == ["✓ I agree", "Section 1: Your organisation\nAbout you."]
     assert last_ask(agreed).progress == "Question 1 of 9 · Section 1: Your organisation"
 
 
