@@ -9,6 +9,9 @@ subprocess is always terminated (SIGTERM, then SIGKILL) in a `finally`.
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from tests.e2e.support import PERSONA, label
@@ -17,6 +20,7 @@ from tests.e2e.telegram_support import (
     ParleyBot,
     answer_counts,
     answers,
+    free_port,
     invite_links,
     is_ask,
     start_token,
@@ -164,18 +168,25 @@ def test_stale_button_is_answered_with_a_notice_and_changes_nothing(
             priya, consent = _consented(tg, env, tmp_path)
             first = current(priya, "org_type")
             priya.press("Non-profit settlement agency", message_id=first.message_id)
-            current(priya, "province")
+            province = current(priya, "province")
+            assert "✓" in _msg(priya, consent.message_id).text, "consent became a transcript line"
+            assert not _msg(priya, consent.message_id).buttons
             before = answers(sqlite_url)
-            # The consent message keeps its keyboard: pressing it now is a stale press.
-            query = priya.press("I do not agree", message_id=consent.message_id)
+            # After /back, the province question still shows its buttons: pressing one is stale.
+            priya.send_text("/back")
+            current(priya, "org_type")
+            query = priya.press("Ontario", message_id=province.message_id)
             record = tg.wait_until(
                 lambda: next((c for c in tg.callbacks if c.id == query and c.answered), None),
                 WAIT,
                 "the stale press answered",
             )
-            assert record.answer_text, "a stale press should get a notice toast"
-            province = current(priya, "province")
-            priya.press("Ontario", message_id=province.message_id)
+            assert record.answer_text == "That question has already been answered."
+            assert answers(sqlite_url) == before
+            priya.send_text("next")
+            asked = is_ask(label("province"))
+            again = priya.wait_for(lambda m: m.message_id > province.message_id and asked(m), WAIT)
+            priya.press("Ontario", message_id=again.message_id)
             current(priya, "respondent_role")
             after = answers(sqlite_url)
             assert after[: len(before)] == before
@@ -233,3 +244,86 @@ def test_kill_9_mid_questionnaire_then_continue(tmp_path: Path, sqlite_url: str)
     assert got["province"] == ("on", "answered")
     assert got["respondent_role"] == ("analyst", "answered")
     assert all(n == 1 for n in answer_counts(sqlite_url).values())
+
+
+def _post_update(port: int, update: dict[str, object], secret: str) -> int:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/telegram/webhook",
+        data=json.dumps(update).encode(),
+        headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=WAIT) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+
+
+def test_webhook_mode_checks_the_secret_and_ignores_redelivery(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    port = free_port()
+    with FakeTelegram() as tg:
+        env = telegram_env(
+            sqlite_url,
+            tg,
+            PARLEY_OPEN_ENROLLMENT="true",
+            PARLEY_TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram/webhook",
+            PARLEY_TELEGRAM_WEBHOOK_SECRET="s3cret",
+            PARLEY_HTTP_PORT=str(port),
+        )
+        bot = ParleyBot(env, tmp_path)
+        try:
+            tg.wait_until(lambda: tg.webhook_url, WAIT, "the webhook set")
+            wanda = tg.user(7001, first_name="Wanda", language_code="en")
+            wanda.send_command("/start")
+            consent = wanda.wait_for(lambda m: CONSENT_EN in (m.text or ""), WAIT)
+            wanda.press("I agree", message_id=consent.message_id)
+            current(wanda, "org_type")
+            typed = {
+                "update_id": 900001,
+                "message": {
+                    "message_id": 9001,
+                    "date": 1764165600,
+                    "chat": {"id": 7001, "type": "private", "first_name": "Wanda"},
+                    "from": {"id": 7001, "is_bot": False, "first_name": "Wanda"},
+                    "text": "3",
+                },
+            }
+            assert _post_update(port, typed, "wrong") == 403
+            assert answers(sqlite_url) == []
+            assert _post_update(port, typed, "s3cret") == 200
+            assert _post_update(port, typed, "s3cret") == 200
+            current(wanda, "province")
+            assert stored(sqlite_url) == {"org_type": ("municipality", "answered")}
+            assert all(d.status == 200 for d in tg.webhook_deliveries)
+        finally:
+            bot.stop()
+
+
+def test_a_429_storm_delays_messages_but_loses_and_doubles_none(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    with FakeTelegram() as tg:
+        env = telegram_env(sqlite_url, tg, PARLEY_OPEN_ENROLLMENT="true")
+        bot = ParleyBot(env, tmp_path)
+        try:
+            sam = tg.user(7101, first_name="Sam", language_code="en")
+            sam.send_command("/start")
+            consent = sam.wait_for(lambda m: CONSENT_EN in (m.text or ""), WAIT)
+            tg.fail_next(4, status=429, retry_after=1)
+            sam.press("I agree", message_id=consent.message_id)
+            first = current(sam, "org_type")
+            sam.press("Municipality", message_id=first.message_id)
+            current(sam, "province")
+            texts = [m.text or "" for m in sam.messages()]
+            intro = [t for t in texts if t.startswith("Section 1:")]
+            asked = [t for t in texts if label("province") in t]
+            assert len(intro) == 1 and len(asked) == 1, texts
+            assert texts.index(intro[0]) < texts.index(asked[0])
+            assert "✓" in _msg(sam, consent.message_id).text
+            assert len([r for r in tg.requests if r.status == 429]) == 4
+            assert not sam.unanswered_callbacks()
+        finally:
+            bot.stop()
