@@ -80,6 +80,8 @@ def step(q: Questionnaire, run: RunState, event: Input, now: datetime) -> Step:
     if isinstance(event, Reply):
         event = parse_text(event.text)
     run = replace(run, turn=run.turn + 1)
+    if isinstance(event, Reply) and _looks_like_command(event.text):
+        return Step(run, (Say(translate("run.unknown_command", run.language)),))
     if isinstance(event, Command) and event.name is CommandName.LANGUAGE:
         return _change_language(q, run, event.argument)
     handler = _BY_STATUS[run.status]
@@ -458,6 +460,12 @@ def _consent_answer(event: Input) -> str | None:
         if said in _DECLINE:
             return "decline"
     return None
+
+
+def _looks_like_command(text: str) -> bool:
+    """`/something` that is not one of ours: never stored as an answer."""
+    words = text.strip().split()
+    return len(words) == 1 and words[0].startswith("/") and len(words[0]) > 1
 
 
 def _is_restart(event: Input) -> bool:

@@ -42,8 +42,15 @@ __all__ = [
     "questionnaire_from_definition",
 ]
 
-_ID = re.compile(r"^[a-z][a-z0-9_]*$")
-_QUESTIONNAIRE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_ID = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+"""Ids are short so a button can carry item and choice ids within Telegram's 64 bytes."""
+_QUESTIONNAIRE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_CHOICE_ID = re.compile(r"^[a-z0-9][a-z0-9_]{0,23}$")
+_RULES = {
+    _ID.pattern: "use lower-case letters, digits and _, at most 32 characters",
+    _CHOICE_ID.pattern: "use lower-case letters, digits and _, at most 24 characters",
+    _QUESTIONNAIRE_ID.pattern: "use lower-case letters, digits, _ and -, at most 64 characters",
+}
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 _CHOICE_TYPES = (ItemType.SINGLE_CHOICE, ItemType.MULTI_CHOICE)
 
@@ -375,7 +382,7 @@ class _Builder:
             self.error(path, "a choice must be a mapping with id and label")
             return None
         self.unknown_keys(entry, _CHOICE_KEYS, path)
-        choice_id = self.string(entry, "id", path, pattern=_ID)
+        choice_id = self.string(entry, "id", path, pattern=_CHOICE_ID)
         label = self.text(entry.get("label"), f"{path}.label")
         exclusive = self.flag(entry, "exclusive", path, default=False)
         if exclusive and kind is not ItemType.MULTI_CHOICE:
@@ -518,7 +525,7 @@ class _Builder:
             self.error(where, "required")
             return None
         if not isinstance(value, str) or not pattern.match(value):
-            self.error(where, f"invalid id {value!r} (use lower-case letters, digits and _)")
+            self.error(where, f"invalid id {value!r} ({_RULES[pattern.pattern]})")
             return None
         return value
 

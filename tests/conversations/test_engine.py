@@ -308,3 +308,12 @@ def test_unreadable_input_asks_for_text(mini: Questionnaire) -> None:
         "I can only read text messages and button presses here. Please type your answer."
     ]
     assert steps[-1].run.answers == {}
+
+
+def test_unknown_slash_command_is_never_an_answer(mini: Questionnaire) -> None:
+    prefix = ["I agree", "1", "40", "4", "no", "1", "skip", "skip"]
+    steps = play(mini, [*prefix, "/mydata"])
+    assert steps[-2].run.cursor == "wish"
+    assert steps[-1].run.cursor == "wish"
+    assert "wish" not in steps[-1].run.answers
+    assert texts(steps[-1])[0].startswith("I don’t know that command.")

@@ -118,7 +118,8 @@ def test_base_is_valid() -> None:
         (
             "id: t\n",
             "id: Bad Id\n",
-            "form.yaml:1: id: invalid id 'Bad Id' (use lower-case letters, digits and _)",
+            "form.yaml:1: id: invalid id 'Bad Id' (use lower-case letters, digits, _ and -, at "
+            "most 64 characters)",
         ),
         (
             "        type: number\n",
@@ -130,6 +131,15 @@ def test_base_is_valid() -> None:
 def test_each_error_is_one_exact_line(old: str, new: str, expected: str) -> None:
     assert old in BASE
     assert errors_of(BASE.replace(old, new, 1)) == [expected]
+
+
+def test_item_ids_are_short_enough_for_buttons() -> None:
+    long_id = "q" + "x" * 32
+    [error] = errors_of(BASE.replace("      - id: q2\n", f"      - id: {long_id}\n"))
+    assert error == (
+        f"form.yaml:17: sections[0].items[1].id: invalid id '{long_id}' (use lower-case "
+        "letters, digits and _, at most 32 characters)"
+    )
 
 
 def test_bad_condition_names_the_position() -> None:
