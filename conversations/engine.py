@@ -131,6 +131,8 @@ def _when_in_progress(q: Questionnaire, run: RunState, event: Input, now: dateti
     if isinstance(event, Toggle):
         return _toggle(q, run, item, event.choice_id)
     if isinstance(event, Submit):
+        if event.choices is not None:
+            run = replace(run, selection=tuple(c for c in event.choices if item.choice(c)))
         return _submit_selection(q, run, item, now)
     if isinstance(event, Pick):
         if item.type is ItemType.MULTI_CHOICE:

@@ -66,9 +66,14 @@ class Toggle:
 
 @dataclass(frozen=True)
 class Submit:
-    """The Done/Submit button of a multi-choice question."""
+    """The Done/Submit button of a multi-choice question.
+
+    `choices` is the whole selection when the platform sends it with the button (Slack
+    checkboxes); otherwise the ticks toggled so far (Telegram) are submitted.
+    """
 
     item_id: str
+    choices: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -317,3 +317,11 @@ def test_unknown_slash_command_is_never_an_answer(mini: Questionnaire) -> None:
     assert steps[-1].run.cursor == "wish"
     assert "wish" not in steps[-1].run.answers
     assert texts(steps[-1])[0].startswith("I don’t know that command.")
+
+
+def test_submit_with_the_whole_selection(mini: Questionnaire) -> None:
+    prefix = ["I agree", "1", "40", "4", "no"]
+    steps = play(mini, [*prefix, Submit("datasets", ("tfw", "pr", "bogus"))])
+    assert steps[-1].run.answers["datasets"].value == ["pr", "tfw"]
+    too_many = play(mini, [*prefix, Submit("datasets", ("pr", "refugees", "tfw"))])[-1]
+    assert too_many.run.cursor == "datasets"
