@@ -38,6 +38,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from bot import researcher
 from bot.channels.base import InboundEvent
 from bot.questionnaires import QuestionnaireBook
+from bot.starting import begin_run
 from conversations import engine
 from conversations.catalog import translate
 from conversations.inputs import Reply
@@ -149,7 +150,7 @@ class Handler:
             session, event.platform, event.event_id, now
         ):
             return Handled(event, duplicate=True)
-        if event.group:
+        if event.group or event.command:
             return self._in_group(session, event, now)
         stakeholder, refusal = self._stakeholder(session, event, now)
         if stakeholder is None:
@@ -157,17 +158,12 @@ class Handler:
             return Handled(event, self._enqueue(session, event, [said], None, now))
         run = repository.run_for(session, stakeholder.id, self.book.current.id)
         if run is None:
-            step = engine.start(self.book.current, stakeholder.language, now)
-            run = repository.create_run(
-                session,
-                stakeholder_id=stakeholder.id,
-                questionnaire_key=self.book.current.id,
-                questionnaire_version=self.book.current.version,
-                state=step.run.to_dict(),
-                status=step.run.status.value,
-                now=now,
+            q = self.book.current
+            address = event.address
+            _, ids = begin_run(
+                session, q, stakeholder.id, stakeholder.language, event.platform, address, now
             )
-            return Handled(event, self._enqueue(session, event, step.messages, run.id, now))
+            return Handled(event, ids)
         return self._step(session, event, run, now)
 
     def _step(self, session: Session, event: InboundEvent, run: Run, now: datetime) -> Handled:
@@ -232,7 +228,7 @@ class Handler:
 
     def _in_group(self, session: Session, event: InboundEvent, now: datetime) -> Handled:
         """Group chats: researcher commands in the research channel; silence otherwise."""
-        if (event.platform, event.address) != self.access.research_address:
+        if not event.command and (event.platform, event.address) != self.access.research_address:
             return Handled(event)
         text = event.input.text if isinstance(event.input, Reply) else ""
         command = researcher.parse_command(text)
@@ -242,8 +238,10 @@ class Handler:
         if (event.platform, event.sender) not in self.access.researchers:
             reply = translate("researcher.refused", language)
         else:
-            reply = researcher.respond(session, self.book.current, command[0], language)
-        return Handled(event, self._enqueue(session, event, [Say(reply)], None, now))
+            request = researcher.Request(*command, language=language, now=now)
+            reply = researcher.respond(session, self.book.current, request)
+        answer = Notice(reply) if event.command else Say(reply)  # a slash command: only to them
+        return Handled(event, self._enqueue(session, event, [answer], None, now))
 
     def _enqueue(
         self,
@@ -296,6 +294,8 @@ class _Together:
         self.saves: list[repository.RunSave] = []
         self.answers: list[repository.AnswerRecord] = []
         self.runs: dict[int, _Working] = {}
+        self.started: dict[tuple[str, str], repository.RunHeader] = {}
+        """Runs started in this batch, by sender."""
 
     def run(self) -> list[Handled]:
         handler, session, events = self.handler, self.session, self.events
@@ -317,12 +317,20 @@ class _Together:
             seen.add(key)
             sender = (event.platform, event.sender)
             participant = known.get(sender)
-            run = participant.run if participant is not None else None
-            if run is None or sender in one_by_one or event.group or event.invite_token:
-                # The rare turns (they create rows, or are not turns of a run at all) go
-                # the one-by-one way; later events of the same sender follow them there.
+            if (
+                sender in one_by_one
+                or event.group
+                or event.invite_token is not None
+                or (participant is None and not handler._may_enrol(event))
+            ):
+                # Not a turn of a run (a group, an invitation, a stranger to refuse): the
+                # one-by-one way, and later events of the same sender follow it there.
                 one_by_one.add(sender)
                 self.results.append(handler._handle_isolated(session, event, recorded=True))
+                continue
+            run = self.started.get(sender) or (participant.run if participant else None)
+            if run is None:
+                self._start(event, participant, now)
             else:
                 self._step(event, self.runs[run.id], now)
         self._write()
@@ -345,6 +353,52 @@ class _Together:
                 missing.append(header.id)
         for run_id, document in repository.run_states(self.session, missing).items():
             self.runs[run_id].document = document
+
+    def _start(
+        self, event: InboundEvent, participant: repository.Participant | None, now: datetime
+    ) -> None:
+        """Someone's first message: enrol them if they are new, start their run, ask consent.
+
+        As `Handler._apply` does; the engine goes first, so that if it fails nothing
+        has been written for this event (as when its savepoint is rolled back).
+        """
+        current = self.handler.book.current
+        if participant is None:
+            language = current.language_or_default(event.language)
+        else:
+            language = participant.language
+        try:
+            started = engine.start(current, language, now)
+            document = encode_state(started.run)
+        except Exception:
+            log.exception("event %s:%s failed", event.platform, event.event_id)
+            self._apologise(event)
+            return
+        if participant is None:
+            stakeholder_id = repository.enrol(
+                self.session,
+                name=event.display_name or event.sender,
+                language=language,
+                platform=event.platform,
+                external_id=event.sender,
+                display_name=event.display_name,
+                now=now,
+            )
+        else:
+            stakeholder_id = participant.stakeholder_id
+        header = repository.start_run(
+            self.session,
+            stakeholder_id=stakeholder_id,
+            questionnaire_key=current.id,
+            questionnaire_version=current.version,
+            state=document,
+            status=started.run.status.value,
+            now=now,
+        )
+        encoded = CachedState(header.id, header.version_id, now, started.run, document)
+        self.runs[header.id] = _Working(header, header.version_id, None, None, started.run, encoded)
+        self.started[(event.platform, event.sender)] = header
+        self._reply(event, started.messages, header.id, now)
 
     def _step(self, event: InboundEvent, working: _Working, now: datetime) -> None:
         header = working.header

@@ -6,19 +6,32 @@ politely and nothing runs. More commands arrive with later issues (digest, follo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.starting import invite_on_slack
 from conversations.catalog import translate
 from conversations.questionnaire import Questionnaire
 from conversations.run import RunStatus
 from storage.models import Run, Stakeholder
 
-__all__ = ["COMMANDS", "parse_command", "respond"]
+__all__ = ["COMMANDS", "Request", "parse_command", "respond"]
 
-COMMANDS = ("status",)
+COMMANDS = ("status", "invite", "digest")
+_SLACK_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>|\b([UW][A-Z0-9]{6,})\b")
+
+
+@dataclass(frozen=True)
+class Request:
+    command: str
+    argument: str
+    language: str
+    now: datetime
 
 
 def parse_command(text: str) -> tuple[str, str] | None:
@@ -30,10 +43,27 @@ def parse_command(text: str) -> tuple[str, str] | None:
     return head.split("@")[0].lower(), rest.strip()
 
 
-def respond(session: Session, questionnaire: Questionnaire, command: str, language: str) -> str:
-    if command == "status":
+def respond(session: Session, questionnaire: Questionnaire, request: Request) -> str:
+    """Run a researcher command (the caller has checked the role) and say what happened."""
+    language = request.language
+    if request.command == "status":
         return status_line(session, questionnaire, language)
-    return translate("researcher.unknown", language, commands=", ".join(f"/{c}" for c in COMMANDS))
+    if request.command == "invite":
+        return _invite(session, questionnaire, request)
+    if request.command == "digest":
+        status = status_line(session, questionnaire, language)
+        return translate("researcher.digest_soon", language, status=status)
+    commands = ", ".join(f"/{c}" for c in COMMANDS)
+    return translate("researcher.unknown", language, commands=commands)
+
+
+def _invite(session: Session, questionnaire: Questionnaire, request: Request) -> str:
+    users = [a or b for a, b in _SLACK_MENTION.findall(request.argument)]
+    if not users:
+        return translate("researcher.invite_usage", request.language)
+    invited = [u for u in users if invite_on_slack(session, questionnaire, u, request.now)]
+    names = ", ".join(invited) or "—"
+    return translate("researcher.invited", request.language, count=len(invited), names=names)
 
 
 def status_line(session: Session, questionnaire: Questionnaire, language: str) -> str:

@@ -37,6 +37,8 @@ class InboundEvent:
     """From an invitation link (Telegram `/start <token>`): binds the sender to a roster entry."""
     group: bool = False
     """Said in a group chat or channel rather than a direct conversation with the bot."""
+    command: bool = False
+    """An explicit researcher command (Slack's `/parley …`), valid from any channel."""
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 

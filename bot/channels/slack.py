@@ -1,0 +1,227 @@
+"""The Slack channel: slack-bolt for receiving (signatures, acks), the async Web client for sending.
+
+Every listener acknowledges first and handles after: Slack wants its HTTP 200 within three
+seconds, whatever the database is doing. Bolt's request verification (v0 HMAC, five-minute
+window) and self-event filtering run as its own middleware; Parley adds one more: Slack's
+retries (`X-Slack-Retry-Num`) and redelivered `event_id`s reach the handler, whose
+inbound-events table makes them no-ops, so nothing is recorded or said twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.app.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.channels.base import DeliveryError, EventSink, InboundEvent
+from bot.channels.slack_format import (
+    PLATFORM,
+    SlackMessage,
+    home_view,
+    render,
+    to_inbound_action,
+    to_inbound_command,
+    to_inbound_message,
+)
+from bot.pacing import PacingRules, RateLimit
+from conversations.messages import Message
+
+__all__ = ["HomeSource", "SlackChannel", "slack_pacing"]
+
+log = logging.getLogger(__name__)
+
+HomeSource = Callable[[str], Awaitable[tuple[str, str, bool, str]]]
+"""user id → (title, progress line, can continue, button label) for the App Home tab."""
+
+_PERMANENT = frozenset(
+    {"invalid_auth", "account_inactive", "token_revoked", "channel_not_found", "not_in_channel",
+     "user_not_found", "cannot_dm_bot", "invalid_blocks", "msg_too_long", "no_text",
+     "is_archived", "user_disabled", "missing_scope", "not_authed"}
+)  # fmt: skip
+
+
+def slack_pacing() -> PacingRules:
+    """chat.postMessage: about 1 message/s per conversation (bursts tolerated); tiers overall."""
+    return PacingRules(
+        overall=RateLimit(20.0, burst=20.0),
+        direct=RateLimit(1.0, burst=3.0),
+        group=RateLimit(1.0, burst=3.0),
+    )
+
+
+class SlackChannel:
+    name = PLATFORM
+
+    def __init__(
+        self,
+        *,
+        bot_token: str,
+        signing_secret: str,
+        api_url: str,
+        app_token: str | None = None,
+        home: HomeSource | None = None,
+    ) -> None:
+        self.client = AsyncWebClient(token=bot_token, base_url=api_url)
+        self.client.retry_handlers.append(AsyncConnectionErrorRetryHandler(max_retry_count=2))
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=signing_secret,
+            token_verification_enabled=False,  # auth.test happens in start(), with retries
+            raise_error_for_unhandled_request=False,
+        )
+        self.app_token = app_token
+        self.home = home
+        self.pacing = slack_pacing()
+        self._sink: EventSink | None = None
+        self._dm: dict[str, str] = {}
+        self._profiles: dict[str, tuple[str | None, str | None]] = {}
+        self._stopped = asyncio.Event()
+        self._socket: AsyncSocketModeHandler | None = None
+        self._register()
+
+    # --- receiving ----------------------------------------------------------------------
+
+    def _register(self) -> None:
+        self.app.event("message")(self._on_message)
+        self.app.event("app_home_opened")(self._on_home)
+        self.app.action({"type": "block_actions"})(self._on_action)
+        self.app.command("/parley")(self._on_command)
+
+    async def start(self, sink: EventSink) -> None:
+        self._sink = sink
+        await self.client.auth_test()
+        if self.app_token:
+            self._socket = AsyncSocketModeHandler(self.app, self.app_token)
+            await self._socket.connect_async()
+        await self._stopped.wait()
+
+    async def stop(self) -> None:
+        self._stopped.set()
+        if self._socket is not None:
+            with contextlib.suppress(Exception):
+                await self._socket.close_async()
+
+    async def http_handler(self, request: web.Request) -> web.Response:
+        """POST /slack/events: events, interactivity and slash commands (HTTP mode)."""
+        response = await self.app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(response)
+
+    async def _on_message(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+        inbound = to_inbound_message(event, str(body.get("event_id", "")))
+        if inbound is not None:
+            await self._submit(inbound)
+
+    async def _on_action(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
+        await ack()
+        inbound = to_inbound_action(body)
+        if inbound is not None:
+            await self._submit(inbound)
+
+    async def _on_command(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
+        await ack()
+        await self._submit(to_inbound_command(body))
+
+    async def _on_home(self, event: dict[str, Any]) -> None:
+        user = event.get("user")
+        if self.home is None or not user or event.get("tab") not in (None, "home"):
+            return
+        title, progress, can_continue, label = await self.home(str(user))
+        with contextlib.suppress(SlackApiError):
+            await self.client.views_publish(
+                user_id=str(user), view=home_view(title, progress, can_continue, label)
+            )
+
+    async def _submit(self, event: InboundEvent) -> None:
+        assert self._sink is not None, "an event before start()"
+        try:
+            await self._sink(await self._with_profile(event))
+        except Exception:  # already acknowledged: log, never let Slack see a 500
+            log.exception("handling slack event %s failed", event.event_id)
+
+    # --- sending ------------------------------------------------------------------------
+
+    async def send(self, address: str, message: Message, target: str | None = None) -> str | None:
+        rendered = render(message)
+        try:
+            return await self._deliver(address, rendered, target)
+        except SlackApiError as exc:
+            raise _delivery_error(exc) from exc
+        except (TimeoutError, OSError) as exc:
+            raise DeliveryError(repr(exc)) from exc
+
+    async def _deliver(
+        self, address: str, rendered: SlackMessage, target: str | None
+    ) -> str | None:
+        if "/" in address:  # a command's reply: only its author sees it
+            channel, user = address.split("/", 1)
+            await self.client.chat_postEphemeral(
+                channel=channel, user=user, text=rendered.text, blocks=list(rendered.blocks) or None
+            )
+            return None
+        channel = await self._dm_channel(address)
+        if rendered.ephemeral:
+            await self.client.chat_postEphemeral(channel=channel, user=address, text=rendered.text)
+            return None
+        if rendered.edit and target is not None:
+            target_channel, ts = target.split("|", 1)
+            await self.client.chat_update(
+                channel=target_channel, ts=ts, text=rendered.text, blocks=list(rendered.blocks)
+            )
+            return target
+        if rendered.edit and not any(b["type"] == "actions" for b in rendered.blocks):
+            return None  # nothing to rewrite and nothing new to show
+        posted: str | None = None
+        for part in (rendered, *rendered.extra):
+            reply = await self.client.chat_postMessage(
+                channel=channel, text=part.text, blocks=list(part.blocks)
+            )
+            posted = f"{reply['channel']}|{reply['ts']}"
+        return posted
+
+    async def _dm_channel(self, user: str) -> str:
+        channel = self._dm.get(user)
+        if channel is None:
+            opened = await self.client.conversations_open(users=user)
+            channel = self._dm[user] = str(opened["channel"]["id"])
+        return channel
+
+    async def _with_profile(self, event: InboundEvent) -> InboundEvent:
+        """Name and language from the Slack profile (cached), for open enrollment."""
+        if event.command:
+            return event
+        if event.sender not in self._profiles:
+            self._profiles[event.sender] = await self._profile(event.sender)
+        name, language = self._profiles[event.sender]
+        return replace(event, display_name=name, language=language)
+
+    async def _profile(self, user: str) -> tuple[str | None, str | None]:
+        try:
+            info = await self.client.users_info(user=user, include_locale=True)
+        except SlackApiError:
+            return None, None
+        person = info.get("user") or {}
+        locale = str(person.get("locale") or "")
+        return person.get("real_name") or person.get("name"), locale.split("-")[0] or None
+
+
+def _delivery_error(exc: SlackApiError) -> DeliveryError:
+    response = exc.response
+    status = getattr(response, "status_code", 200)
+    error = str(response.get("error", "")) if response is not None else ""
+    if status == 429 or error == "ratelimited":
+        retry_after = float(response.headers.get("Retry-After", 1)) if response else 1.0
+        return DeliveryError(
+            f"slack: ratelimited (retry after {retry_after:g}s)", retry_after=retry_after
+        )
+    return DeliveryError(f"slack: {error or status}", permanent=error in _PERMANENT)
