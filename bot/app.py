@@ -22,9 +22,11 @@ from telegram import Bot
 
 from bot.channels.base import Channel, InboundEvent, Receipt
 from bot.channels.console import ConsoleChannel
+from bot.channels.slack import SlackChannel
 from bot.channels.telegram import TelegramChannel
 from bot.dispatcher import Dispatcher
 from bot.handling import Access, Handler
+from bot.home import home_status
 from bot.http import HttpServer, telegram_webhook
 from bot.processing import EventProcessor
 from bot.questionnaires import QuestionnaireBook
@@ -33,9 +35,13 @@ from storage.db import make_engine, make_session_factory
 from storage.migrate import ensure_schema
 from storage.unit_of_work import UnitOfWork
 
-__all__ = ["App", "ConsoleOptions", "build", "telegram_bot", "utc_now"]
+__all__ = ["App", "ConfigurationError", "ConsoleOptions", "build", "telegram_bot", "utc_now"]
 
 log = logging.getLogger(__name__)
+
+
+class ConfigurationError(Exception):
+    """A setting is missing or contradicts another: said in one line at start-up."""
 
 
 def utc_now() -> datetime:
@@ -150,6 +156,8 @@ def build(
     http = HttpServer(settings.http_host, settings.http_port) if _needs_http(settings) else None
     if settings.telegram_token is not None:
         channels["telegram"] = _telegram(settings, http)
+    if settings.slack_bot_token is not None:
+        channels["slack"] = _slack(settings, http, session_factory, book)
     access = Access(
         open_enrollment=settings.open_enrollment,
         research_address=settings.research_address,
@@ -164,7 +172,39 @@ def build(
 
 
 def _needs_http(settings: Settings) -> bool:
-    return bool(settings.telegram_token and settings.telegram_webhook_url)
+    telegram_webhook = bool(settings.telegram_token and settings.telegram_webhook_url)
+    slack_http = bool(settings.slack_bot_token and not settings.slack_app_token)
+    return telegram_webhook or slack_http
+
+
+def _slack(
+    settings: Settings,
+    http: HttpServer | None,
+    session_factory: sessionmaker[Session],
+    book: QuestionnaireBook,
+) -> SlackChannel:
+    assert settings.slack_bot_token is not None
+    app_token, secret = settings.slack_app_token, settings.slack_signing_secret
+    if secret is None and app_token is None:
+        raise ConfigurationError(
+            "PARLEY_SLACK_SIGNING_SECRET is required in HTTP mode (or set PARLEY_SLACK_APP_TOKEN "
+            "for Socket Mode)"
+        )
+
+    async def home(user: str) -> tuple[str, str, bool, str]:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, home_status, session_factory, book, "slack", user)
+
+    channel = SlackChannel(
+        bot_token=settings.slack_bot_token.get_secret_value(),
+        signing_secret=secret.get_secret_value() if secret and not app_token else None,
+        api_url=settings.slack_api_url,
+        app_token=app_token.get_secret_value() if app_token else None,
+        home=home,
+    )
+    if http is not None and app_token is None:
+        http.add_post("/slack/events", channel.http_handler)
+    return channel
 
 
 def telegram_bot(settings: Settings) -> Bot:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bot.app import ConsoleOptions, build
+from bot.app import ConfigurationError, ConsoleOptions, build
 from bot.settings import Settings
 from conversations.errors import QuestionnaireError
 from storage.errors import StorageError
@@ -75,7 +75,7 @@ def run(
         parley = build(settings, console=options)
     except QuestionnaireError as exc:
         raise _fail([str(e) for e in exc.errors]) from None
-    except StorageError as exc:
+    except (StorageError, ConfigurationError) as exc:
         raise _fail([str(exc)]) from None
     asyncio.run(parley.run())
 
@@ -162,8 +162,11 @@ def invite(
     from bot.invites import issue_telegram_invites, write_invitations
 
     settings = _settings()
+    if channel == "slack":
+        _invite_on_slack(settings)
+        return
     if channel != "telegram":
-        raise _fail([f"--channel {channel}: only telegram is supported so far"])
+        raise _fail([f"--channel {channel}: use telegram or slack"])
     if settings.telegram_token is None:
         raise _fail(["PARLEY_TELEGRAM_TOKEN is not set: cannot build Telegram links"])
     username = asyncio.run(_telegram_username(telegram_bot(settings)))
@@ -177,6 +180,32 @@ def invite(
     for invitation in invitations:
         typer.echo(f"{invitation.name}\t{invitation.organisation or ''}\t{invitation.link}")
     typer.echo(f"{len(invitations)} invitations written to {output}", err=True)
+
+
+def _invite_on_slack(settings: Settings) -> None:
+    """DM everyone on the roster who is on Slack (by Slack id, or found by e-mail)."""
+    from bot.app import utc_now
+    from bot.questionnaires import QuestionnaireBook
+    from bot.slack_invites import invite_roster_on_slack
+
+    if settings.slack_bot_token is None:
+        raise _fail(["PARLEY_SLACK_BOT_TOKEN is not set: cannot reach Slack"])
+    try:
+        book = QuestionnaireBook.from_file(settings.questionnaire)
+    except QuestionnaireError as exc:
+        raise _fail([str(e) for e in exc.errors]) from None
+    with _unit_of_work(settings) as uow:
+        book.store_current(uow.session)
+        token = settings.slack_bot_token.get_secret_value()
+        lines = asyncio.run(
+            invite_roster_on_slack(
+                uow.session, book.current, token, settings.slack_api_url, utc_now()
+            )
+        )
+        uow.commit()
+    for line in lines:
+        typer.echo(line)
+    typer.echo("the consent messages are sent by the running `parley run`", err=True)
 
 
 async def _telegram_username(bot: Bot) -> str:

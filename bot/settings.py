@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
     slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    """When set, Socket Mode: Slack is reached over a WebSocket, no public URL needed."""
+    slack_api_url: str = "https://slack.com/api/"
 
     http_host: str = "127.0.0.1"
     http_port: int = 8080

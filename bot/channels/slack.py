@@ -67,7 +67,7 @@ class SlackChannel:
         self,
         *,
         bot_token: str,
-        signing_secret: str,
+        signing_secret: str | None,
         api_url: str,
         app_token: str | None = None,
         home: HomeSource | None = None,
@@ -76,8 +76,9 @@ class SlackChannel:
         self.client.retry_handlers.append(AsyncConnectionErrorRetryHandler(max_retry_count=2))
         self.app = AsyncApp(
             client=self.client,
-            signing_secret=signing_secret,
-            token_verification_enabled=False,  # auth.test happens in start(), with retries
+            signing_secret=signing_secret or "",
+            request_verification_enabled=signing_secret is not None,  # off only in Socket Mode
+            token_verification_enabled=False,  # auth.test happens in start()
             raise_error_for_unhandled_request=False,
         )
         self.app_token = app_token
