@@ -14,13 +14,13 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TextIO
+from typing import Any, TextIO
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot
 
-from bot.channels.base import Channel, InboundEvent, Receipt
+from bot.channels.base import Channel, EventSink, InboundEvent, Receipt
 from bot.channels.console import ConsoleChannel
 from bot.channels.slack import SlackChannel
 from bot.channels.telegram import TelegramChannel
@@ -72,7 +72,7 @@ class App:
         """Run until every receiving channel has stopped (console end-of-input) or a signal."""
         if self.http is not None:
             await self.http.start()
-        workers = [
+        workers: list[asyncio.Future[Any]] = [
             asyncio.create_task(self.processor.run(), name="processor"),
             asyncio.create_task(self.dispatcher.run(), name="dispatcher"),
         ]
@@ -80,20 +80,21 @@ class App:
             asyncio.create_task(channel.start(self._sink_for(channel)), name=name)
             for name, channel in self.channels.items()
         ]
+        if receivers:
+            workers.append(asyncio.gather(*receivers))
         stop = asyncio.Event()
         _on_signals(stop.set)
         stopper = asyncio.create_task(stop.wait(), name="signals")
-        received = asyncio.ensure_future(asyncio.gather(*receivers)) if receivers else None
-        watched = [stopper, *workers, *([received] if received else [])]
         try:
-            done, _ = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait([stopper, *workers], return_when=asyncio.FIRST_COMPLETED)
         finally:
-            await self._shutdown([*receivers, *([received] if received else []), stopper, *workers])
-        for task in done:
-            if task is not stopper and not task.cancelled() and task.exception():
-                raise task.exception()  # type: ignore[misc]
+            await self._shutdown([*receivers, stopper, *workers])
+        failures = [t.exception() for t in done if t is not stopper and not t.cancelled()]
+        for failure in failures:
+            if failure is not None:
+                raise failure
 
-    def _sink_for(self, channel: Channel) -> Callable[[InboundEvent], object]:
+    def _sink_for(self, channel: Channel) -> EventSink:
         if isinstance(channel, ConsoleChannel):
             return self.submit_and_wait
         return self.submit
@@ -102,12 +103,13 @@ class App:
         """Handle; the receipt carries the notices a channel shows (button toasts)."""
         return await self.processor.submit(event)
 
-    async def submit_and_wait(self, event: InboundEvent) -> None:
+    async def submit_and_wait(self, event: InboundEvent) -> Receipt:
         """Handle, then wait until the replies went out: the console reads in turns."""
         handled = await self.processor.submit(event)
         await self.dispatcher.settled(handled.outbox_ids)
+        return handled
 
-    async def _shutdown(self, tasks: list[asyncio.Task[object]]) -> None:
+    async def _shutdown(self, tasks: list[asyncio.Future[Any]]) -> None:
         for channel in self.channels.values():
             await channel.stop()
         for task in tasks:

@@ -43,7 +43,7 @@ class RetryPolicy:
     def delay(self, attempts: int, retry_after: float | None) -> float:
         if retry_after is not None:
             return retry_after
-        return min(self.first_delay * 2 ** (attempts - 1), self.max_delay)
+        return min(self.first_delay * 2.0 ** (attempts - 1), self.max_delay)
 
 
 @dataclass(frozen=True)

@@ -78,7 +78,6 @@ class SlackChannel:
             client=self.client,
             signing_secret=signing_secret or "",
             request_verification_enabled=signing_secret is not None,  # off only in Socket Mode
-            token_verification_enabled=False,  # auth.test happens in start()
             raise_error_for_unhandled_request=False,
         )
         self.app_token = app_token
@@ -104,14 +103,14 @@ class SlackChannel:
         await self.client.auth_test()
         if self.app_token:
             self._socket = AsyncSocketModeHandler(self.app, self.app_token)
-            await self._socket.connect_async()
+            await self._socket.connect_async()  # type: ignore[no-untyped-call]
         await self._stopped.wait()
 
     async def stop(self) -> None:
         self._stopped.set()
         if self._socket is not None:
             with contextlib.suppress(Exception):
-                await self._socket.close_async()
+                await self._socket.close_async()  # type: ignore[no-untyped-call]
 
     async def http_handler(self, request: web.Request) -> web.Response:
         """POST /slack/events: events, interactivity and slash commands (HTTP mode)."""
