@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
@@ -95,7 +96,7 @@ class SlackChannel:
     def _register(self) -> None:
         self.app.event("message")(self._on_message)
         self.app.event("app_home_opened")(self._on_home)
-        self.app.action({"type": "block_actions"})(self._on_action)
+        self.app.action(re.compile(".*"))(self._on_action)  # every button, select and tick
         self.app.command("/parley")(self._on_command)
 
     async def start(self, sink: EventSink) -> None:
