@@ -8,7 +8,6 @@ always ended in a `finally`.
 
 from __future__ import annotations
 
-import json
 import time
 import urllib.error
 import urllib.request
@@ -18,7 +17,7 @@ from pathlib import Path
 
 from tests.e2e.support import label, parley_env
 from tests.e2e.telegram_support import ParleyBot, answer_counts, answers, free_port
-from tests.fakes.slack_api import FakeSlack, FakeUser, SlackMessage, sign
+from tests.fakes.slack_api import FakeSlack, FakeUser, SlackMessage
 
 WAIT = 20.0
 CONSENT_EN = "Do you agree to take part?"
@@ -100,3 +99,41 @@ def test_http_mode_buttons_select_checkboxes_text_and_back(tmp_path: Path, sqlit
             assert all(n == 1 for n in answer_counts(sqlite_url).values())
             assert all(d.status == 200 for d in slack.deliveries), bot.log()
             assert max(d.elapsed for d in slack.deliveries) < 3.0
+
+
+def test_checkboxes_text_scale_skip_and_a_stale_button(tmp_path: Path, sqlite_url: str) -> None:
+    port = free_port()
+    with FakeSlack() as slack:
+        slack.request_url = f"http://127.0.0.1:{port}/slack/events"
+        bob = slack.user("U0BOB0001", name="bob")
+        with running(slack_env(sqlite_url, slack, port), tmp_path, port):
+            consented(bob)
+            bob.select("Municipality", ts=question(bob, "org_type").ts)
+            province = question(bob, "province")
+            bob.say("back")  # the province question keeps its menu: a later pick there is stale
+            again = bob.wait_for(
+                lambda m: "Your current answer: Municipality" in m.visible_text, WAIT
+            )
+            bob.select("Ontario", ts=province.ts)
+            bob.wait_for_ephemeral(lambda e: "already been answered" in e.text, WAIT)
+            assert [item for _, item, _, _ in answers(sqlite_url)] == ["org_type"]
+            bob.select("Municipality", ts=again.ts)
+            bob.select("Ontario", ts=question(bob, "province").ts)
+            bob.click("Program or service manager", ts=question(bob, "respondent_role").ts)
+            for typed, item in (("40", "data_staff"), ("4", "data_fte"), ("2.5", "annual_budget")):
+                bob.say(typed)
+                question(bob, item)
+            bob.click("Prefer not to say", ts=question(bob, "annual_budget").ts)
+            bob.click("5", ts=question(bob, "data_importance").ts)
+            uses = question(bob, "data_uses")
+            bob.check(
+                ["Planning programs and services", "Funding applications and reports"], ts=uses.ts
+            )
+            bob.click("Done", ts=uses.ts)
+            question(bob, "data_capacity")
+            got = {item: (value, state) for _, item, value, state in answers(sqlite_url)}
+            assert got["data_uses"] == (["program_planning", "funding"], "answered"), got
+            assert got["annual_budget"] == (None, "skipped")
+            assert got["data_importance"] == (5, "answered")
+            assert got["data_fte"] == (2.5, "answered")
+            assert all(n == 1 for n in answer_counts(sqlite_url).values())
