@@ -8,6 +8,8 @@ always ended in a `finally`.
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import time
 import urllib.error
 import urllib.request
@@ -63,10 +65,14 @@ def _wait_healthy(port: int, bot: ParleyBot) -> None:
     raise TimeoutError(f"parley did not listen on {port}:\n{bot.log()}")
 
 
-def question(user: FakeUser, item_id: str) -> SlackMessage:
-    """The newest message asking `item_id` that still has its buttons."""
+def question(user: FakeUser, item_id: str, after: str = "0") -> SlackMessage:
+    """The first message asking `item_id` (posted after `after`) that is not yet answered."""
     text = label(item_id)
-    return user.wait_for(lambda m: text in m.visible_text and "✓" not in m.visible_text, WAIT)
+
+    def asking(m: SlackMessage) -> bool:
+        return float(m.ts) > float(after) and text in m.visible_text and "✓" not in m.visible_text
+
+    return user.wait_for(asking, WAIT)
 
 
 def consented(user: FakeUser) -> None:
@@ -93,7 +99,7 @@ def test_http_mode_buttons_select_checkboxes_text_and_back(tmp_path: Path, sqlit
             alice.say("back")
             again = alice.wait_for(lambda m: "Your current answer: Ontario" in m.visible_text, WAIT)
             alice.select("Quebec", ts=again.ts)
-            question(alice, "respondent_role")
+            question(alice, "respondent_role", after=again.ts)
             stored = {item: value for _, item, value, _ in answers(sqlite_url)}
             assert stored == {"org_type": "municipality", "province": "qc"}
             assert all(n == 1 for n in answer_counts(sqlite_url).values())
@@ -137,3 +143,114 @@ def test_checkboxes_text_scale_skip_and_a_stale_button(tmp_path: Path, sqlite_ur
             assert got["data_importance"] == (5, "answered")
             assert got["data_fte"] == (2.5, "answered")
             assert all(n == 1 for n in answer_counts(sqlite_url).values())
+
+
+def test_signatures_retries_and_duplicates(tmp_path: Path, sqlite_url: str) -> None:
+    port = free_port()
+    with FakeSlack() as slack:
+        slack.request_url = f"http://127.0.0.1:{port}/slack/events"
+        cleo = slack.user("U0CLEO001", name="cleo")
+        with running(slack_env(sqlite_url, slack, port), tmp_path, port):
+            consented(cleo)
+            for choice, item in (("Municipality", "org_type"), ("Ontario", "province")):
+                cleo.select(choice, ts=question(cleo, item).ts)
+            cleo.click("Program or service manager", ts=question(cleo, "respondent_role").ts)
+            typed = cleo.say("40")
+            question(cleo, "data_staff")
+            event = slack.event_envelope(
+                {"type": "message", "channel_type": "im", "channel": cleo.dm(), "user": cleo.id,
+                 "text": "41", "ts": "1764165600.000200"}
+            )  # fmt: skip
+            body = json.dumps(event)
+            forged = {"Content-Type": "application/json", **slack.sign(body)}
+            forged["X-Slack-Signature"] = "v0=" + "0" * 64
+            assert slack.post_raw(body, forged).status == 401
+            stale = {"Content-Type": "application/json", **slack.sign(body, int(time.time()) - 600)}
+            assert slack.post_raw(body, stale).status == 401
+            assert typed.event_id is not None
+            assert slack.redeliver(typed.event_id).wait(WAIT).status == 200
+            assert slack.redeliver(typed.event_id, retry_num=1).wait(WAIT).status == 200
+            cleo.say("4")
+            question(cleo, "data_fte")
+            got = {item: value for _, item, value, _ in answers(sqlite_url)}
+            assert got["total_staff"] == 40 and got["data_staff"] == 4
+            assert all(n == 1 for n in answer_counts(sqlite_url).values())
+            asked = [m for m in cleo.messages() if label("data_staff") in m.visible_text]
+            assert len(asked) == 1, "a redelivered answer is not answered twice"
+
+
+def test_acks_stay_fast_while_the_database_is_busy(tmp_path: Path, sqlite_url: str) -> None:
+    port = free_port()
+    with FakeSlack() as slack:
+        slack.request_url = f"http://127.0.0.1:{port}/slack/events"
+        dana = slack.user("U0DANA001", name="dana")
+        with running(slack_env(sqlite_url, slack, port), tmp_path, port):
+            consented(dana)
+            first = question(dana, "org_type")
+            database = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), timeout=10)
+            try:
+                database.execute("BEGIN EXCLUSIVE")  # the bot's writes must wait ~3.5 s
+                started = time.monotonic()
+                delivery = dana.select("Municipality", ts=first.ts).wait(WAIT)
+                assert delivery.status == 200 and delivery.elapsed < 1.0
+                time.sleep(max(0.0, 3.5 - (time.monotonic() - started)))
+            finally:
+                database.rollback()
+                database.close()
+            question(dana, "province")
+            assert [item for _, item, _, _ in answers(sqlite_url)] == ["org_type"]
+
+
+def test_researchers_use_parley_others_are_refused(tmp_path: Path, sqlite_url: str) -> None:
+    port = free_port()
+    with FakeSlack() as slack:
+        slack.request_url = f"http://127.0.0.1:{port}/slack/events"
+        lead = slack.user("U0LEAD001", name="lead")
+        eve = slack.user("U0EVE0001", name="eve")
+        newcomer = slack.user("U0NEW0001", name="newcomer")
+        env = slack_env(sqlite_url, slack, port, PARLEY_RESEARCHERS="slack:U0LEAD001")
+        with running(env, tmp_path, port):
+            eve.command("/parley", "status").wait(WAIT)
+            eve.wait_for_ephemeral(lambda e: "only members of the research team" in e.text, WAIT)
+            eve.command("/parley", f"invite <@{newcomer.id}|newcomer>").wait(WAIT)
+            lead.command("/parley", "status").wait(WAIT)
+            lead.wait_for_ephemeral(lambda e: "0 invited" in e.text or "invited" in e.text, WAIT)
+            assert not newcomer.messages(), "a refused invite sends nothing"
+            lead.command("/parley", f"invite <@{newcomer.id}|newcomer>").wait(WAIT)
+            lead.wait_for_ephemeral(lambda e: "U0NEW0001" in e.text, WAIT)
+            newcomer.wait_for(lambda m: CONSENT_EN in m.visible_text, WAIT)
+            newcomer.open_home().wait(WAIT)
+            slack.wait_until(lambda: newcomer.home(), WAIT, "the home tab published")
+            home = newcomer.home()
+            assert home is not None and "Continue" in json.dumps(home)
+            newcomer.click("Continue", surface="home").wait(WAIT)
+            newcomer.wait_for(lambda m: "Welcome to" in m.visible_text, WAIT)
+
+
+def test_invitation_only_without_open_enrollment(tmp_path: Path, sqlite_url: str) -> None:
+    port = free_port()
+    with FakeSlack() as slack:
+        slack.request_url = f"http://127.0.0.1:{port}/slack/events"
+        stranger = slack.user("U0STRANGE", name="stranger")
+        env = slack_env(sqlite_url, slack, port, PARLEY_OPEN_ENROLLMENT="false")
+        with running(env, tmp_path, port):
+            stranger.say("hi")
+            stranger.wait_for(lambda m: "by invitation only" in m.visible_text, WAIT)
+            assert not any(CONSENT_EN in m.visible_text for m in stranger.messages())
+
+
+def test_socket_mode_and_a_429_storm(tmp_path: Path, sqlite_url: str) -> None:
+    with FakeSlack() as slack:
+        finn = slack.user("U0FINN001", name="finn")
+        env = slack_env(sqlite_url, slack, free_port(), PARLEY_SLACK_APP_TOKEN=slack.app_token)
+        with running(env, tmp_path, None) as bot:
+            slack.wait_until(lambda: slack.socket_connections, WAIT, "a socket connection")
+            finn.say("hi")
+            consent = finn.wait_for(lambda m: CONSENT_EN in m.visible_text, WAIT)
+            slack.fail_next(3, status=429, retry_after=1)
+            finn.click("I agree", ts=consent.ts)
+            question(finn, "org_type")
+            texts = [m.visible_text for m in finn.messages()]
+            assert len([t for t in texts if t.startswith("Section 1")]) == 1, texts
+            assert all(d.transport == "socket" and d.status == 200 for d in slack.deliveries)
+            assert bot.alive()
