@@ -115,7 +115,14 @@ class SlackChannel:
 
     async def http_handler(self, request: web.Request) -> web.Response:
         """POST /slack/events: events, interactivity and slash commands (HTTP mode)."""
-        response = await self.app.async_dispatch(await to_bolt_request(request))
+        try:
+            bolt_request = await to_bolt_request(request)
+        except ValueError:  # a body that is not JSON or a form: nothing Slack would send
+            return web.Response(status=400, text="invalid request body")
+        response = await self.app.async_dispatch(bolt_request)
+        if response.status == 404:  # an event type or action we do not handle: ack, ignore
+            log.info("ignored an unhandled Slack request")
+            return web.Response(status=200)
         return await to_aiohttp_response(response)
 
     async def _on_message(self, event: dict[str, Any], body: dict[str, Any]) -> None:

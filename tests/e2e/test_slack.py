@@ -254,3 +254,49 @@ def test_socket_mode_and_a_429_storm(tmp_path: Path, sqlite_url: str) -> None:
             assert len([t for t in texts if t.startswith("Section 1")]) == 1, texts
             assert all(d.transport == "socket" and d.status == 200 for d in slack.deliveries)
             assert bot.alive()
+
+
+def test_unknown_and_malformed_requests_are_acked_and_change_nothing(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    port = free_port()
+    with FakeSlack() as slack:
+        slack.request_url = f"http://127.0.0.1:{port}/slack/events"
+        gil = slack.user("U0GIL0001", name="gil")
+        with running(slack_env(sqlite_url, slack, port), tmp_path, port) as bot:
+            assert (
+                slack.send_event({"type": "reaction_added", "user": gil.id}).wait(WAIT).status
+                == 200
+            )
+            button = {"type": "button", "action_id": "nope", "value": "???"}
+            junk = {"type": "block_actions", "user": {"id": gil.id}, "actions": [button]}
+            assert slack.send_interactive(junk).wait(WAIT).status == 200
+            body = "{not json"
+            response = slack.post_raw(
+                body, {"Content-Type": "application/json", **slack.sign(body)}
+            )
+            assert response.status < 500
+            assert answers(sqlite_url) == [] and bot.alive()
+            consented(gil)
+            question(gil, "org_type")
+
+
+def test_kill_9_then_continue_in_the_same_dm(tmp_path: Path, sqlite_url: str) -> None:
+    port = free_port()
+    with FakeSlack(retry_backoff=(1.0, 2.0, 4.0)) as slack:
+        slack.request_url = f"http://127.0.0.1:{port}/slack/events"
+        hana = slack.user("U0HANA001", name="hana")
+        env = slack_env(sqlite_url, slack, port)
+        with running(env, tmp_path, port) as bot:
+            consented(hana)
+            hana.select("Municipality", ts=question(hana, "org_type").ts)
+            province = question(hana, "province")
+            bot.kill9()
+        assert [item for _, item, _, _ in answers(sqlite_url)] == ["org_type"]
+        with running(env, tmp_path, port, number=2):
+            hana.select("Ontario", ts=province.ts)
+            hana.click("Program or service manager", ts=question(hana, "respondent_role").ts)
+            question(hana, "total_staff")
+        got = {item: value for _, item, value, _ in answers(sqlite_url)}
+        assert got == {"org_type": "municipality", "province": "on", "respondent_role": "manager"}
+        assert all(n == 1 for n in answer_counts(sqlite_url).values())
