@@ -181,3 +181,29 @@ def test_research_group_status_for_researchers_only(
     assert replies[1].startswith("Data needs of settlement organisations: 15 invited")
     assert len(replies) == 2
     assert said(session_factory, "-100999") == []
+
+
+def test_one_person_two_platforms_one_run(
+    session_factory: Factory, book: QuestionnaireBook
+) -> None:
+    roster = read_roster(ROOT / "examples" / "roster.csv", ("en", "fr"))
+    on_slack = next(e for e in roster if e.slack_id)
+    token = links(session_factory)[on_slack.email or on_slack.name]
+    handle = handler(session_factory, book)
+    handle.handle(tg("31", Begin(), token))
+    handle.handle(tg("31", Reply("I agree")))
+    handle.handle(tg("31", Reply("1")))  # org_type on Telegram
+    slack = InboundEvent(
+        platform="slack", event_id="Ev1", sender=str(on_slack.slack_id),
+        address=str(on_slack.slack_id), input=Reply("5"),
+    )  # fmt: skip
+    handle.handle(slack)  # province on Slack
+    with UnitOfWork(session_factory) as uow:
+        runs = uow.session.scalars(select(Run)).all()
+    assert len(runs) == 1
+    assert runs[0].state["answers"].keys() == {"org_type", "province"}
+    assert said(session_factory, str(on_slack.slack_id))[-1] == label_of(book, "respondent_role")
+
+
+def label_of(book: QuestionnaireBook, item_id: str) -> str:
+    return book.current.item(item_id).label.get("en")
