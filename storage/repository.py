@@ -47,10 +47,12 @@ from storage.turns import (
     Participant,
     RunHeader,
     RunSave,
+    enrol,
     participants,
     record_inbound_many,
     run_states,
     save_run_states,
+    start_run,
 )
 from storage.upsert import insert_for, table_of
 
@@ -69,6 +71,7 @@ __all__ = [
     "enqueue",
     "enqueue_batches",
     "enqueue_many",
+    "enrol",
     "identities_of",
     "link_identity",
     "mark_failed",
@@ -86,6 +89,7 @@ __all__ = [
     "save_run_state",
     "save_run_states",
     "stakeholder_for_identity",
+    "start_run",
     "store_questionnaire",
 ]
 

@@ -25,6 +25,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    insert,
     literal,
     select,
     tuple_,
@@ -42,10 +43,12 @@ __all__ = [
     "Participant",
     "RunHeader",
     "RunSave",
+    "enrol",
     "participants",
     "record_inbound_many",
     "run_states",
     "save_run_states",
+    "start_run",
 ]
 
 
@@ -149,6 +152,76 @@ def participants(
     return found
 
 
+def enrol(
+    session: Session,
+    *,
+    name: str,
+    language: str,
+    platform: str,
+    external_id: str,
+    display_name: str | None,
+    now: datetime,
+) -> int:
+    """A new stakeholder with one platform account; their id.
+
+    What `create_stakeholder` followed by `link_identity` store for someone new, in two
+    Core statements. The account must be unknown (see `participants`): if another
+    transaction linked it meanwhile, the unique key fails and so does the transaction.
+    """
+    statements = _statements(session)
+    connection = session.connection()
+    stakeholder_id = connection.execute(
+        statements["stakeholder"],
+        {"name": name, "language": language, "time_zone": "UTC", "created_at": now},
+    ).scalar_one()
+    connection.execute(
+        statements["identity"],
+        {
+            "stakeholder_id": stakeholder_id,
+            "platform": platform,
+            "external_id": external_id,
+            "display_name": display_name,
+            "created_at": now,
+        },
+    )
+    return int(stakeholder_id)
+
+
+def start_run(
+    session: Session,
+    *,
+    stakeholder_id: int,
+    questionnaire_key: str,
+    questionnaire_version: str,
+    state: dict[str, Any],
+    status: str,
+    now: datetime,
+    wave: str = "main",
+) -> RunHeader:
+    """What `create_run` stores, in one Core statement; the new run's header (version 1)."""
+    statement = _statements(session)["run"]
+    run_id = (
+        session.connection()
+        .execute(
+            statement,
+            {
+                "stakeholder_id": stakeholder_id,
+                "questionnaire_key": questionnaire_key,
+                "questionnaire_version": questionnaire_version,
+                "wave": wave,
+                "status": status,
+                "state": state,
+                "version_id": 1,
+                "created_at": now,
+                "updated_at": now,
+                "completed_at": now if status == RunStatus.COMPLETED else None,
+            },
+        )
+        .scalar_one()
+    )
+    return RunHeader(int(run_id), questionnaire_key, questionnaire_version, status, 1, now)
+
+
 def run_states(session: Session, run_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     """The stored states of these runs, by run id (missing ids are absent)."""
     ids = list(dict.fromkeys(run_ids))
@@ -237,6 +310,9 @@ def _build(session: Session) -> dict[str, Executable]:
     )
     identity_pairs = tuple_(identities.c.platform, identities.c.external_id)
     return {
+        "stakeholder": insert(stakeholders).returning(stakeholders.c.id),
+        "identity": insert(identities),
+        "run": insert(runs).returning(runs.c.id),
         "inbound": insert_for(session, inbound)
         .on_conflict_do_nothing(index_elements=["platform", "event_id"])
         .returning(inbound.c.platform, inbound.c.event_id),

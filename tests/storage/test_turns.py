@@ -19,9 +19,11 @@ from conversations.inputs import Reply
 from conversations.loading import load_questionnaire_file
 from conversations.run import AnswerState, RunState, StoredAnswer
 from storage import (
+    Identity,
     OutboxRow,
     ReceivedEvent,
     Run,
+    Stakeholder,
     StaleDataError,
     UnitOfWork,
     answer_history_for_run,
@@ -35,11 +37,13 @@ from storage.repository import (
     OutboxBatch,
     RunSave,
     enqueue_batches,
+    enrol,
     participants,
     record_answers_many,
     record_inbound_many,
     run_states,
     save_run_states,
+    start_run,
 )
 from storage.run_cache import CachedState, RunStateCache, encode_state
 
@@ -253,3 +257,58 @@ def test_the_cache_serves_only_the_version_it_holds() -> None:
     assert len(cache) == 2 and cache.get(1, 5, NOW) is None  # least recently used went
     cache.clear()
     assert len(cache) == 0
+
+
+def test_enrol_and_start_run_store_what_the_orm_functions_store(
+    session_factory: Factory,
+) -> None:
+    with UnitOfWork(session_factory) as uow:
+        orm_id = create_stakeholder(uow.session, name="Awa", language="fr", now=NOW).id
+        link_identity(uow.session, orm_id, "telegram", "1", "awa_k", now=NOW)
+        create_run(
+            uow.session,
+            stakeholder_id=orm_id,
+            questionnaire_key="settlement",
+            questionnaire_version="1",
+            state={"v": 1},
+            status="completed",
+            now=NOW,
+        )
+        core_id = enrol(
+            uow.session,
+            name="Awa",
+            language="fr",
+            platform="telegram",
+            external_id="2",
+            display_name="awa_k",
+            now=NOW,
+        )
+        header = start_run(
+            uow.session,
+            stakeholder_id=core_id,
+            questionnaire_key="settlement",
+            questionnaire_version="1",
+            state={"v": 1},
+            status="completed",
+            now=NOW,
+        )
+        uow.commit()
+    assert (header.version_id, header.created_at, header.status) == (1, NOW, "completed")
+    with UnitOfWork(session_factory) as uow:
+
+        def columns(row: object, *skip: str) -> dict[str, object]:
+            table = row.__table__  # type: ignore[attr-defined]
+            return {c.name: getattr(row, c.key) for c in table.columns if c.name not in skip}
+
+        people = [columns(uow.session.get_one(Stakeholder, i), "id") for i in (orm_id, core_id)]
+        links = [
+            columns(i, "id", "stakeholder_id", "external_id")
+            for i in uow.session.scalars(select(Identity).order_by(Identity.id))
+        ]
+        runs = [
+            columns(r, "id", "stakeholder_id")
+            for r in uow.session.scalars(select(Run).order_by(Run.id))
+        ]
+    assert people[0] == people[1]
+    assert links[0] == links[1]
+    assert runs[0] == runs[1] and runs[1]["completed_at"] == NOW
