@@ -369,7 +369,7 @@ class _Together:
             language = participant.language
         try:
             started = engine.start(current, language, now)
-            document = encode_state(started.run)
+            encoded = encode_state(started.run)
         except Exception:
             log.exception("event %s:%s failed", event.platform, event.event_id)
             self._apologise(event)
@@ -391,12 +391,12 @@ class _Together:
             stakeholder_id=stakeholder_id,
             questionnaire_key=current.id,
             questionnaire_version=current.version,
-            state=document,
+            state_json=encoded.text,
             status=started.run.status.value,
             now=now,
         )
-        encoded = CachedState(header.id, header.version_id, now, started.run, document)
-        self.runs[header.id] = _Working(header, header.version_id, None, None, started.run, encoded)
+        entry = CachedState(header.id, header.version_id, now, started.run, encoded)
+        self.runs[header.id] = _Working(header, header.version_id, None, None, started.run, entry)
         self.started[(event.platform, event.sender)] = header
         self._reply(event, started.messages, header.id, now)
 
@@ -409,17 +409,19 @@ class _Together:
             state = self._state_of(working)
             result = engine.step(questionnaire, state, event.input, now)
             previous = working.encoded or working.cached
-            document = encode_state(result.run, previous)
+            encoded = encode_state(result.run, previous)
         except Exception:
             log.exception("event %s:%s failed", event.platform, event.event_id)
             self._apologise(event)
             return
         status = result.run.status.value
-        self.saves.append(repository.RunSave(header.id, working.version_id, document, status, now))
+        self.saves.append(
+            repository.RunSave(header.id, working.version_id, encoded.text, status, now)
+        )
         working.version_id += 1
         working.state = result.run
         working.encoded = CachedState(
-            header.id, working.version_id, header.created_at, result.run, document
+            header.id, working.version_id, header.created_at, result.run, encoded
         )
         if result.recorded:
             self.answers.append(

@@ -3,7 +3,9 @@
 Every turn reads a run's state and writes it back. Decoding the stored JSON into a
 `RunState` and encoding it again costs more than the engine's step, and between two
 turns of one person nothing else usually touches the run. So the handler keeps the
-state it last committed, keyed by run id and tagged with the run's `version_id`.
+state it last committed, keyed by run id and tagged with the run's `version_id`, with
+its JSON text in pieces: a step changes one answer or two, and `encode_state` reuses
+the text of the others.
 
 The database stays the truth: the handler reads the run's current `version_id` in the
 turn's transaction (it needs the row anyway) and uses the cached state only when the
@@ -15,15 +17,26 @@ the transaction that wrote them committed, so a rolled-back save leaves no trace
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
 from conversations.run import RunState
 
-__all__ = ["CachedState", "RunStateCache", "encode_state"]
+__all__ = ["CachedState", "EncodedState", "RunStateCache", "encode_state"]
+
+
+@dataclass(frozen=True)
+class EncodedState:
+    """A run state's JSON text, and the text of each of its answers."""
+
+    text: str
+    """`json.dumps(state.to_dict())`: what the database stores (SQLAlchemy's JSON type
+    serialises with `json.dumps` too)."""
+    members: dict[str, str]
+    """Item id -> the `"item": {...}` member of the answers object, as in `text`."""
 
 
 @dataclass(frozen=True)
@@ -34,8 +47,7 @@ class CachedState:
     version_id: int
     created_at: datetime
     state: RunState
-    document: dict[str, Any]
-    """`state.to_dict()`: what the database holds."""
+    encoded: EncodedState
 
 
 class RunStateCache:
@@ -78,21 +90,27 @@ class RunStateCache:
         return len(self._entries)
 
 
-def encode_state(state: RunState, previous: CachedState | None = None) -> dict[str, Any]:
-    """`state.to_dict()`, reusing the encoded answers `previous` already holds.
+_NO_ANSWERS = '"answers": {}'
+"""How the answers appear in the text of a state without any. Only the top-level key
+can read so: inside a JSON string every quote is escaped."""
 
-    A step changes one answer or two; the others are the very same `StoredAnswer`
-    objects as in the previous state, so their encoded form is taken from its document
-    instead of being rebuilt. The result equals `state.to_dict()`.
+
+def encode_state(state: RunState, previous: CachedState | None = None) -> EncodedState:
+    """The JSON text of `state.to_dict()`, reusing the text of answers `previous` holds.
+
+    An answer a step did not touch is the very same `StoredAnswer` object as in the
+    previous state, so its text is taken as it is instead of being built again.
     """
-    document = replace(state, answers={}).to_dict()
-    if previous is None:
-        document["answers"] = {item: answer.to_dict() for item, answer in state.answers.items()}
-        return document
-    known = previous.state.answers
-    encoded = previous.document["answers"]
-    document["answers"] = {
-        item: encoded[item] if known.get(item) is answer else answer.to_dict()
-        for item, answer in state.answers.items()
-    }
-    return document
+    known = previous.state.answers if previous is not None else {}
+    written = previous.encoded.members if previous is not None else {}
+    members: dict[str, str] = {}
+    for item, answer in state.answers.items():
+        member = written.get(item) if known.get(item) is answer else None
+        if member is None:
+            member = f"{json.dumps(item)}: {json.dumps(answer.to_dict())}"
+        members[item] = member
+    top = json.dumps(replace(state, answers={}).to_dict())
+    if _NO_ANSWERS not in top:
+        raise ValueError("a run state's dict has no answers object")  # to_dict changed
+    answers = "{" + ", ".join(members.values()) + "}"
+    return EncodedState(top.replace(_NO_ANSWERS, f'"answers": {answers}', 1), members)

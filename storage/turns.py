@@ -19,9 +19,11 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
+    ColumnElement,
     CursorResult,
     Executable,
     String,
+    Text,
     and_,
     bindparam,
     case,
@@ -31,6 +33,8 @@ from sqlalchemy import (
     tuple_,
     update,
 )
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from conversations.run import RunStatus
@@ -83,7 +87,8 @@ class RunSave:
 
     run_id: int
     version_id: int
-    state: dict[str, Any]
+    state_json: str
+    """The new state as JSON text (`storage.run_cache.encode_state`)."""
     status: str
     now: datetime
 
@@ -193,12 +198,15 @@ def start_run(
     stakeholder_id: int,
     questionnaire_key: str,
     questionnaire_version: str,
-    state: dict[str, Any],
+    state_json: str,
     status: str,
     now: datetime,
     wave: str = "main",
 ) -> RunHeader:
-    """What `create_run` stores, in one Core statement; the new run's header (version 1)."""
+    """What `create_run` stores, in one Core statement; the new run's header (version 1).
+
+    `state_json` is the state as JSON text (`storage.run_cache.encode_state`).
+    """
     statement = _statements(session)["run"]
     run_id = (
         session.connection()
@@ -210,7 +218,7 @@ def start_run(
                 "questionnaire_version": questionnaire_version,
                 "wave": wave,
                 "status": status,
-                "state": state,
+                "state": state_json,
                 "version_id": 1,
                 "created_at": now,
                 "updated_at": now,
@@ -246,7 +254,7 @@ def save_run_states(session: Session, saves: Sequence[RunSave]) -> None:
             "b_id": save.run_id,
             "b_version_id": save.version_id,
             "b_new_version_id": save.new_version_id,
-            "state": save.state,
+            "state": save.state_json,
             "status": save.status,
             "updated_at": save.now,
         }
@@ -280,6 +288,9 @@ def _statements(session: Session) -> dict[str, Executable]:
 
 def _build(session: Session) -> dict[str, Executable]:
     completed = literal(RunStatus.COMPLETED.value, String)
+    json_text: ColumnElement[Any] = bindparam("state", type_=Text)
+    if session.get_bind().dialect.name == "postgresql":
+        json_text = sql_cast(json_text, JSONB)  # SQLite keeps JSON as the text itself
     inbound = table_of(ReceivedEvent)
     runs = table_of(Run)
     identities = table_of(Identity)
@@ -312,7 +323,25 @@ def _build(session: Session) -> dict[str, Executable]:
     return {
         "stakeholder": insert(stakeholders).returning(stakeholders.c.id),
         "identity": insert(identities),
-        "run": insert(runs).returning(runs.c.id),
+        "run": insert(runs)
+        .values(
+            {
+                column: json_text if column == "state" else bindparam(column)
+                for column in (
+                    "stakeholder_id",
+                    "questionnaire_key",
+                    "questionnaire_version",
+                    "wave",
+                    "status",
+                    "state",
+                    "version_id",
+                    "created_at",
+                    "updated_at",
+                    "completed_at",
+                )
+            }
+        )
+        .returning(runs.c.id),
         "inbound": insert_for(session, inbound)
         .on_conflict_do_nothing(index_elements=["platform", "event_id"])
         .returning(inbound.c.platform, inbound.c.event_id),
@@ -329,7 +358,7 @@ def _build(session: Session) -> dict[str, Executable]:
         "save": update(runs)
         .where(runs.c.id == bindparam("b_id"), runs.c.version_id == bindparam("b_version_id"))
         .values(
-            state=bindparam("state"),
+            state=json_text,
             status=bindparam("status"),
             updated_at=bindparam("updated_at"),
             completed_at=case(
