@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import CursorResult, func, insert, select, update
+from sqlalchemy import CursorResult, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import OUTBOX_STATUSES, OutboxRow
@@ -123,21 +123,18 @@ def _insert_in_order(session: Session, rows: list[dict[str, Any]]) -> list[int]:
     On SQLite one multi-row INSERT gives each row the next rowid in turn (the VALUES are
     inserted in order, under the write lock this transaction holds), so the ids sorted
     are the ids in row order. That holds while they are consecutive, which is checked;
-    if they are not (a table whose rowids ran out is filled at random), the rows are
-    inserted again the slow, ordered way after rolling back to a savepoint.
+    if they are not (a table whose rowids ran out is filled at random), those rows are
+    deleted and inserted again the slow, ordered way.
     """
     connection = session.connection()
     if len(rows) == 1 or connection.dialect.name != "sqlite":
         result = connection.execute(_INSERT, rows[0] if len(rows) == 1 else rows)
         return [int(outbox_id) for outbox_id in result.scalars()]
-    savepoint = session.begin_nested()
-    ids = sorted(
-        int(outbox_id) for outbox_id in connection.execute(_INSERT_UNORDERED, rows).scalars()
-    )
+    inserted = connection.execute(_INSERT_UNORDERED, rows).scalars()
+    ids = sorted(int(outbox_id) for outbox_id in inserted)
     if ids == list(range(ids[0], ids[0] + len(rows))):
-        savepoint.commit()
         return ids
-    savepoint.rollback()
+    connection.execute(delete(_TABLE).where(_TABLE.c.id.in_(ids)))
     return [int(outbox_id) for outbox_id in connection.execute(_INSERT, rows).scalars()]
 
 

@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from conversations import engine
@@ -31,7 +31,10 @@ from storage import (
     answers_for_run,
     create_run,
     create_stakeholder,
+    ensure_schema,
     link_identity,
+    make_engine,
+    make_session_factory,
 )
 from storage.repository import (
     AnswerRecord,
@@ -320,3 +323,29 @@ def test_enrol_and_start_run_store_what_the_orm_functions_store(
     assert people[0] == people[1]
     assert links[0] == links[1]
     assert runs[0] == runs[1] and runs[1]["completed_at"] == NOW
+
+
+def test_reply_ids_stay_right_when_sqlite_hands_out_rowids_at_random(sqlite_url: str) -> None:
+    """Past the largest rowid SQLite picks rowids at random: the sorted-ids shortcut
+    notices (they are not consecutive) and the rows are inserted again in order."""
+    engine = make_engine(sqlite_url)
+    ensure_schema(engine)
+    factory = make_session_factory(engine)
+    try:
+        with UnitOfWork(factory) as uow:
+            last = enqueue_batches(
+                uow.session, [OutboxBatch("telegram", "c", [{"text": "x"}], None, NOW)]
+            )[0][0]
+            uow.session.execute(update(OutboxRow).where(OutboxRow.id == last).values(id=2**63 - 1))
+            texts = [str(n) for n in range(12)]
+            ids = enqueue_batches(
+                uow.session,
+                [OutboxBatch("telegram", "c", [{"text": t} for t in texts], None, NOW)],
+            )[0]
+            uow.commit()
+        with UnitOfWork(factory) as uow:
+            stored = {row.id: row.payload["text"] for row in uow.session.scalars(select(OutboxRow))}
+        assert [stored[i] for i in ids] == texts
+        assert len(stored) == 13
+    finally:
+        engine.dispose()
