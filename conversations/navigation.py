@@ -46,19 +46,23 @@ def reconcile_relevance(
     dependent conditions settles in one pass (conditions only look backwards). When
     nothing changes (most turns), `run` itself is returned.
     """
+    plan = _plan(q)
     answers = dict(run.answers)
     values = counted_values(answers)
+    evaluated: list[bool | None] = [None] * len(plan.conditions)  # by slot, for `values`
     changed: list[tuple[str, StoredAnswer]] = []
-    for item_id, condition in _plan(q).items:
+    for item_id, slot in plan.items:
         stored = answers.get(item_id)
         if stored is None:
             continue
-        if condition is None:
+        if slot < 0:
             if stored.state is not AnswerState.NOT_APPLICABLE:
                 continue  # always relevant, and not marked otherwise: nothing to settle
             relevant = True
         else:
-            relevant = condition.evaluate(values)
+            known = evaluated[slot]
+            relevant = plan.conditions[slot].evaluate(values) if known is None else known
+            evaluated[slot] = relevant
         if not relevant and stored.state is not AnswerState.NOT_APPLICABLE:
             updated = replace(stored, state=AnswerState.NOT_APPLICABLE, answered_at=now)
         elif relevant and stored.state is AnswerState.NOT_APPLICABLE:
@@ -69,6 +73,7 @@ def reconcile_relevance(
         answers[item_id] = updated
         changed.append((item_id, updated))
         values = counted_values(answers)
+        evaluated = [None] * len(plan.conditions)
     if not changed:
         return run, ()
     return replace(run, answers=answers), tuple(changed)
@@ -130,20 +135,26 @@ def progress(q: Questionnaire, run: RunState) -> Progress:
     """
     plan = _plan(q)
     answers = run.answers
-    values = counted_values(answers)
+    values: dict[str, AnswerValue] | None = None  # worked out when a condition needs them
     cursor = run.cursor
     reached = q.index_of(cursor) if cursor and q.has_item(cursor) else len(q.items)
-    decided: list[bool | None] = [None] * len(plan.conditions)
+    counts: list[bool | None] = [None] * len(plan.conditions)  # by slot: counted or not
     total = answered = 0
     number: int | None = None
-    for item_id, slot, references in plan.questions:
-        if slot >= 0 and not any(
-            name not in answers and index >= reached for name, index in references
-        ):
-            relevant = decided[slot]
-            if relevant is None:
-                relevant = decided[slot] = plan.conditions[slot].evaluate(values)
-            if not relevant:
+    for item_id, slot in plan.questions:
+        if slot >= 0:
+            counted = counts[slot]
+            if counted is None:
+                counted = True  # undecided: it reads an unanswered item still ahead
+                for name, index in plan.references[slot]:
+                    if index >= reached and name not in answers:
+                        break
+                else:
+                    if values is None:
+                        values = counted_values(answers)
+                    counted = plan.conditions[slot].evaluate(values)
+                counts[slot] = counted
+            if not counted:
                 continue
         total += 1
         if item_id == cursor:
@@ -164,17 +175,18 @@ class _Plan:
     `Condition.references` walks the condition's tree on each call and items are
     looked up by attribute; progress is computed for every question put, so these are
     laid out flat here. A condition shared by several items gets one slot, so it is
-    evaluated once per progress call.
+    evaluated once per call (for the same values).
     """
 
     owner: weakref.ref[Questionnaire]
-    items: tuple[tuple[str, Condition | None], ...]
-    """Every item in order, with its `relevant` condition."""
-    questions: tuple[tuple[str, int, tuple[tuple[str, int], ...]], ...]
-    """Every question in order: its id, its condition's slot (-1: none), and the
-    (item id, position) of each item the condition reads."""
+    items: tuple[tuple[str, int], ...]
+    """Every item in order: its id and its `relevant` condition's slot (-1: none)."""
+    questions: tuple[tuple[str, int], ...]
+    """The same, for questions only."""
     conditions: tuple[Condition, ...]
     """The distinct `relevant` conditions, by slot."""
+    references: tuple[tuple[tuple[str, int], ...], ...]
+    """By slot: the (item id, position) of each item the condition reads."""
 
 
 _PLANS: dict[int, _Plan] = {}
@@ -186,22 +198,20 @@ def _plan(q: Questionnaire) -> _Plan:
     if plan is not None and plan.owner() is q:
         return plan
     slots: dict[Condition, int] = {}
-    questions: list[tuple[str, int, tuple[tuple[str, int], ...]]] = []
+    items = []
     for item in q.items:
-        if not item.is_question:
-            continue
         condition = item.relevant
-        if condition is None:
-            questions.append((item.id, -1, ()))
-            continue
-        slot = slots.setdefault(condition, len(slots))
-        references = tuple((name, q.index_of(name)) for name in sorted(condition.references))
-        questions.append((item.id, slot, references))
+        slot = -1 if condition is None else slots.setdefault(condition, len(slots))
+        items.append((item.id, slot, item.is_question))
     plan = _Plan(
         owner=weakref.ref(q),
-        items=tuple((item.id, item.relevant) for item in q.items),
-        questions=tuple(questions),
+        items=tuple((item_id, slot) for item_id, slot, _ in items),
+        questions=tuple((item_id, slot) for item_id, slot, question in items if question),
         conditions=tuple(slots),
+        references=tuple(
+            tuple((name, q.index_of(name)) for name in sorted(condition.references))
+            for condition in slots
+        ),
     )
     _PLANS[id(q)] = plan
     weakref.finalize(q, _forget_plan, id(q), plan)
