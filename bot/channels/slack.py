@@ -56,8 +56,8 @@ def slack_pacing() -> PacingRules:
     """chat.postMessage: about 1 message/s per conversation (bursts tolerated); tiers overall."""
     return PacingRules(
         overall=RateLimit(20.0, burst=20.0),
-        direct=RateLimit(1.0, burst=3.0),
-        group=RateLimit(1.0, burst=3.0),
+        direct=RateLimit(0.95, burst=2.0),
+        group=RateLimit(0.95, burst=2.0),
     )
 
 
