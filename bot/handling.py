@@ -294,8 +294,10 @@ class _Together:
         self.saves: list[repository.RunSave] = []
         self.answers: list[repository.AnswerRecord] = []
         self.runs: dict[int, _Working] = {}
-        self.started: dict[tuple[str, str], repository.RunHeader] = {}
-        """Runs started in this batch, by sender."""
+        self.enrolled: dict[tuple[str, str], int] = {}
+        """Stakeholders enrolled in this batch, by (platform, sender)."""
+        self.started: dict[int, repository.RunHeader] = {}
+        """Runs started in this batch, by stakeholder."""
 
     def run(self) -> list[Handled]:
         handler, session, events = self.handler, self.session, self.events
@@ -317,20 +319,28 @@ class _Together:
             seen.add(key)
             sender = (event.platform, event.sender)
             participant = known.get(sender)
+            stakeholder_id = (
+                participant.stakeholder_id if participant else self.enrolled.get(sender)
+            )
             if (
                 sender in one_by_one
                 or event.group
                 or event.invite_token is not None
-                or (participant is None and not handler._may_enrol(event))
+                or (stakeholder_id is None and not handler._may_enrol(event))
             ):
                 # Not a turn of a run (a group, an invitation, a stranger to refuse): the
                 # one-by-one way, and later events of the same sender follow it there.
+                # What is pending is written first, so the rows keep the events' order
+                # and the one-by-one way reads the runs as they now are.
                 one_by_one.add(sender)
+                self._write()
                 self.results.append(handler._handle_isolated(session, event, recorded=True))
                 continue
-            run = self.started.get(sender) or (participant.run if participant else None)
+            run = self.started.get(stakeholder_id) if stakeholder_id is not None else None
+            if run is None and participant is not None:
+                run = participant.run
             if run is None:
-                self._start(event, participant, now)
+                self._start(event, participant, stakeholder_id, now)
             else:
                 self._step(event, self.runs[run.id], now)
         self._write()
@@ -355,7 +365,11 @@ class _Together:
             self.runs[run_id].document = document
 
     def _start(
-        self, event: InboundEvent, participant: repository.Participant | None, now: datetime
+        self,
+        event: InboundEvent,
+        participant: repository.Participant | None,
+        stakeholder_id: int | None,
+        now: datetime,
     ) -> None:
         """Someone's first message: enrol them if they are new, start their run, ask consent.
 
@@ -363,10 +377,10 @@ class _Together:
         has been written for this event (as when its savepoint is rolled back).
         """
         current = self.handler.book.current
-        if participant is None:
-            language = current.language_or_default(event.language)
-        else:
+        if participant is not None:
             language = participant.language
+        else:
+            language = current.language_or_default(event.language)
         try:
             started = engine.start(current, language, now)
             encoded = encode_state(started.run)
@@ -374,7 +388,7 @@ class _Together:
             log.exception("event %s:%s failed", event.platform, event.event_id)
             self._apologise(event)
             return
-        if participant is None:
+        if stakeholder_id is None:
             stakeholder_id = repository.enrol(
                 self.session,
                 name=event.display_name or event.sender,
@@ -384,8 +398,7 @@ class _Together:
                 display_name=event.display_name,
                 now=now,
             )
-        else:
-            stakeholder_id = participant.stakeholder_id
+            self.enrolled[(event.platform, event.sender)] = stakeholder_id
         header = repository.start_run(
             self.session,
             stakeholder_id=stakeholder_id,
@@ -397,7 +410,7 @@ class _Together:
         )
         entry = CachedState(header.id, header.version_id, now, started.run, encoded)
         self.runs[header.id] = _Working(header, header.version_id, None, None, started.run, entry)
-        self.started[(event.platform, event.sender)] = header
+        self.started[stakeholder_id] = header
         self._reply(event, started.messages, header.id, now)
 
     def _step(self, event: InboundEvent, working: _Working, now: datetime) -> None:
@@ -466,8 +479,10 @@ class _Together:
         self.results.append(None)
 
     def _write(self) -> None:
+        """Write what the steps so far decided, and give their results their outbox ids."""
         repository.save_run_states(self.session, self.saves)
         repository.record_answers_many(self.session, self.answers)
         ids = repository.enqueue_batches(self.session, self.replies)
         for position, (reply, event, notices) in self.pending.items():
             self.results[position] = Handled(event, tuple(ids[reply]), notices=notices)
+        self.saves, self.answers, self.replies, self.pending = [], [], [], {}

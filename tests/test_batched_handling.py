@@ -28,7 +28,7 @@ from conversations.inputs import Reply
 from conversations.run import RunState
 from storage import UnitOfWork, ensure_schema, make_engine, make_session_factory
 from storage.models import Answer, AnswerChange, OutboxRow, ReceivedEvent, Run, Stakeholder
-from storage.repository import RunHeader, save_run_state
+from storage.repository import RunHeader, create_stakeholder, link_identity, save_run_state
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 EXAMPLE = "examples/settlement-data-needs.yaml"
@@ -63,7 +63,9 @@ def fresh(database_url: str, book: QuestionnaireBook) -> Iterator[Callable[[], H
         engine.dispose()
 
 
-def _event(number: int, who: str, text: str, *, platform: str = "console") -> InboundEvent:
+def _event(
+    number: int, who: str, text: str, *, platform: str = "console", token: str | None = None
+) -> InboundEvent:
     return InboundEvent(
         platform=platform,
         event_id=f"e{number}",
@@ -71,6 +73,7 @@ def _event(number: int, who: str, text: str, *, platform: str = "console") -> In
         address=f"{who}-chat",
         input=Reply(text),
         display_name=who.title(),
+        invite_token=token,
         received_at=NOW,
     )
 
@@ -93,7 +96,21 @@ def _traffic() -> list[list[InboundEvent]]:
     batches[6].append(_event(902, "stranger", "hi", platform="telegram"))  # refused
     batches[6].append(_event(903, "bo", "boom"))  # breaks the engine (see below)
     batches.append([_event(904, "dee", "hello"), _event(905, "dee", "I agree")])
+    # after an answer, in the same batch, a turn that goes one by one (a stale invitation)
+    batches.append([_event(906, "ada", "5"), _event(907, "ada", "/start x", token="x")])
+    # one person on two accounts (see `_two_accounts`), both saying hello in one batch
+    batches.append([_event(908, "eve", "hello"), _event(909, "eve2", "hi", platform="slack")])
+    batches.append([_event(910, "eve2", "I agree", platform="slack")])
     return batches
+
+
+def _two_accounts(handler: Handler) -> None:
+    """Eve, known (from a roster) on the console and on Slack, without a run yet."""
+    with UnitOfWork(handler.session_factory) as uow:
+        eve = create_stakeholder(uow.session, name="Eve", language="fr", now=NOW)
+        link_identity(uow.session, eve.id, "console", "eve", now=NOW)
+        link_identity(uow.session, eve.id, "slack", "eve2", now=NOW)
+        uow.commit()
 
 
 def _breaking(step: Callable[..., Any]) -> Callable[..., Any]:
@@ -143,6 +160,7 @@ def _summary(results: Sequence[Handled]) -> list[tuple[Any, ...]]:
 
 
 def _drive(handler: Handler) -> list[tuple[Any, ...]]:
+    _two_accounts(handler)
     return [entry for batch in _traffic() for entry in _summary(handler.handle_batch(batch))]
 
 
@@ -153,7 +171,7 @@ def test_together_and_one_by_one_end_the_same(
     together = fresh()
     together_results = _drive(together)
     together_tables = _tables(together.session_factory)
-    assert len(together.states) == 4  # everyone's run was cached
+    assert len(together.states) == 5  # everyone's run was cached
 
     def refuse(self: object) -> list[Handled]:
         raise RuntimeError("together switched off")
