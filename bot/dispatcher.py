@@ -76,6 +76,7 @@ class Dispatcher:
         retry: RetryPolicy | None = None,
         batch_size: int = 200,
         poll_interval: float = 1.0,
+        max_groups: int = 256,
     ) -> None:
         self.session_factory = session_factory
         self.channels = channels
@@ -88,6 +89,9 @@ class Dispatcher:
         self._done: set[int] = set()
         self._recent: deque[int] = deque(maxlen=100_000)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parley-outbox")
+        self.max_groups = max_groups
+        self._busy: set[tuple[str, str]] = set()
+        self._in_flight: set[int] = set()
         self._pacers = {
             name: Pacer(rules)
             for name, channel in channels.items()
@@ -99,25 +103,27 @@ class Dispatcher:
         self._wake.set()
 
     async def run(self) -> None:
+        """Keep every address's queue moving: a new group starts as soon as rows are due,
+        without waiting for other addresses' sends to finish (no batch barrier)."""
+        running: set[asyncio.Task[int]] = set()
         while True:
-            sent = await self.drain_once()
-            if sent == 0:
+            groups = await self._due_groups()
+            for group in groups[: max(0, self.max_groups - len(running))]:
+                task = asyncio.create_task(self._run_group(group))
+                running.add(task)
+                task.add_done_callback(running.discard)
+            if not groups:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_interval)
                 self._wake.clear()
+            elif len(running) >= self.max_groups:
+                await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
 
     async def drain_once(self) -> int:
-        """Send what is due now; returns how many rows were attempted."""
-        loop = asyncio.get_running_loop()
-        rows = await loop.run_in_executor(self._executor, self._due)
-        if not rows:
-            return 0
-        groups = [list(g) for _, g in groupby(rows, key=lambda d: (d.row.channel, d.row.address))]
-        outcomes = await asyncio.gather(*(self._send_in_order(group) for group in groups))
-        flat = [outcome for group in outcomes for outcome in group]
-        settled = await loop.run_in_executor(self._executor, self._record, flat)
-        await self._announce(settled)
-        return len(flat)
+        """Send what is due now and wait for it; returns how many rows were attempted."""
+        groups = await self._due_groups()
+        counts = await asyncio.gather(*(self._run_group(group) for group in groups))
+        return sum(counts)
 
     async def settled(self, row_ids: Iterable[int], timeout: float = 30.0) -> None:
         """Wait until these rows were sent or gave up (the console waits for its replies)."""
@@ -130,10 +136,34 @@ class Dispatcher:
 
     # --- internals ----------------------------------------------------------------------
 
-    def _due(self) -> list[_Due]:
+    async def _due_groups(self) -> list[list[_Due]]:
+        """Due rows by address, leaving out addresses whose earlier rows are still going out."""
+        loop = asyncio.get_running_loop()
+        rows = await loop.run_in_executor(self._executor, self._due, frozenset(self._in_flight))
+        groups = [list(g) for _, g in groupby(rows, key=lambda d: (d.row.channel, d.row.address))]
+        return [g for g in groups if (g[0].row.channel, g[0].row.address) not in self._busy]
+
+    async def _run_group(self, group: list[_Due]) -> int:
+        """Send one address's rows in order, then record them (one short transaction)."""
+        key = (group[0].row.channel, group[0].row.address)
+        ids = {due.row.id for due in group}
+        self._busy.add(key)
+        self._in_flight.update(ids)
+        try:
+            outcomes = await self._send_in_order(group)
+            loop = asyncio.get_running_loop()
+            settled = await loop.run_in_executor(self._executor, self._record, outcomes)
+            await self._announce(settled)
+            return len(outcomes)
+        finally:
+            self._busy.discard(key)
+            self._in_flight.difference_update(ids)
+            self._wake.set()
+
+    def _due(self, sending: frozenset[int] = frozenset()) -> list[_Due]:
         with UnitOfWork(self.session_factory) as uow:
             now = self.clock()
-            rows = repository.due_outbox(uow.session, now, self.batch_size)
+            rows = repository.due_outbox(uow.session, now, self.batch_size, exclude=sending)
             waiting = _waiting_for_retry(uow.session, now)
             rows = [r for r in rows if r.id < waiting.get((r.channel, r.address), r.id + 1)]
             rows.sort(key=lambda r: (r.channel, r.address, r.id))

@@ -16,7 +16,7 @@ Two ways to take rows:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
@@ -139,12 +139,18 @@ def _insert_in_order(session: Session, rows: list[dict[str, Any]]) -> list[int]:
 
 
 def due_outbox(
-    session: Session, now: datetime, limit: int, channel: str | None = None
+    session: Session,
+    now: datetime,
+    limit: int,
+    channel: str | None = None,
+    *,
+    exclude: Collection[int] = (),
 ) -> list[OutboxRow]:
     """Pending messages whose time has come, oldest first, locked for this transaction.
 
     On PostgreSQL rows locked by another dispatcher are skipped, not waited for. SQLite
-    has no row locks; its single writer serializes dispatchers instead.
+    has no row locks; its single writer serializes dispatchers instead. `exclude` names
+    rows this dispatcher is already sending.
     """
     statement = (
         select(OutboxRow)
@@ -156,6 +162,8 @@ def due_outbox(
     )
     if channel is not None:
         statement = statement.where(OutboxRow.channel == channel)
+    if exclude:
+        statement = statement.where(OutboxRow.id.not_in(list(exclude)))
     return list(session.scalars(statement))
 
 

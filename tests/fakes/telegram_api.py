@@ -1428,6 +1428,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 1024
+    """A bot sends concurrently (one connection per request): a backlog of 5 would drop
+    SYNs and stall each dropped request for a full TCP retransmission (1 s)."""
 
     def __init__(self, dispatcher: _Dispatcher) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
