@@ -20,15 +20,19 @@ from storage.types import UTCDateTime, json_document
 __all__ = [
     "ANSWER_STATES",
     "OUTBOX_STATUSES",
+    "SCHEDULED_SEND_KINDS",
+    "SCHEDULED_SEND_STATUSES",
     "Answer",
     "AnswerChange",
     "Base",
+    "Followup",
     "Identity",
     "Invite",
     "MessageRef",
     "OutboxRow",
     "ReceivedEvent",
     "Run",
+    "ScheduledSend",
     "Stakeholder",
     "StoredQuestionnaire",
 ]
@@ -37,6 +41,9 @@ ANSWER_STATES = ("answered", "skipped", "not_applicable")
 """The values of `conversations.run.AnswerState`, frozen here as the schema's CHECK."""
 
 OUTBOX_STATUSES = ("pending", "sent", "failed")
+
+SCHEDULED_SEND_KINDS = ("followup", "nudge")
+SCHEDULED_SEND_STATUSES = ("pending", "done", "missed", "cancelled")
 
 _NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -242,3 +249,50 @@ class MessageRef(Base):
     item_id: Mapped[str] = mapped_column(sa.String(128))
     message_id: Mapped[str] = mapped_column(sa.String(200))
     updated_at: Mapped[datetime]
+
+
+class Followup(Base):
+    """A researcher's follow-up check-in: which questionnaire, to whom, when (#5).
+
+    `cohort` and `schedule` are plain JSON (see `bot.scheduling`); the sends themselves
+    are `ScheduledSend` rows, one per stakeholder and occurrence.
+    """
+
+    __tablename__ = "followups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    questionnaire_key: Mapped[str] = mapped_column(sa.String(128))
+    questionnaire_version: Mapped[str] = mapped_column(sa.String(64))
+    wave: Mapped[str] = mapped_column(sa.String(40))
+    cohort: Mapped[dict[str, Any]]
+    schedule: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    cancelled_at: Mapped[datetime | None]
+    created_by: Mapped[str] = mapped_column(sa.String(200))
+
+
+class ScheduledSend(Base):
+    """One thing to send at a time: a row first; the scheduler's job only wakes it up.
+
+    `ref_id` is the follow-up's id (kind 'followup') or the run's (kind 'nudge');
+    `number` is the occurrence of a series or the nudge's count, so the unique key makes
+    creating the same send twice impossible.
+    """
+
+    __tablename__ = "scheduled_sends"
+    __table_args__ = (
+        sa.UniqueConstraint("kind", "ref_id", "stakeholder_id", "number"),
+        sa.Index(None, "status", "due_at"),
+        sa.CheckConstraint(_in("kind", SCHEDULED_SEND_KINDS), name="kind"),
+        sa.CheckConstraint(_in("status", SCHEDULED_SEND_STATUSES), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    stakeholder_id: Mapped[int] = mapped_column(sa.ForeignKey("stakeholders.id"))
+    ref_id: Mapped[int] = mapped_column(sa.Integer)
+    number: Mapped[int] = mapped_column(sa.Integer)
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(sa.String(16), server_default="pending")
+    created_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
