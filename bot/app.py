@@ -13,7 +13,7 @@ import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
 from sqlalchemy import Engine
@@ -30,6 +30,7 @@ from bot.home import home_status
 from bot.http import HttpServer, telegram_webhook
 from bot.processing import EventProcessor
 from bot.questionnaires import QuestionnaireBook
+from bot.scheduling import Scheduler, Scheduling, parse_quiet_hours
 from bot.settings import Settings
 from storage.db import make_engine, make_session_factory
 from storage.migrate import ensure_schema
@@ -67,11 +68,14 @@ class App:
     dispatcher: Dispatcher
     channels: dict[str, Channel]
     http: HttpServer | None = None
+    scheduler: Scheduler | None = None
 
     async def run(self) -> None:
         """Run until every receiving channel has stopped (console end-of-input) or a signal."""
         if self.http is not None:
             await self.http.start()
+        if self.scheduler is not None:
+            await self.scheduler.start()  # inside the running loop, as AsyncIOScheduler needs
         workers: list[asyncio.Future[Any]] = [
             asyncio.create_task(self.processor.run(), name="processor"),
             asyncio.create_task(self.dispatcher.run(), name="dispatcher"),
@@ -124,6 +128,8 @@ class App:
             if closer is not None:
                 with contextlib.suppress(Exception):
                     await closer()
+        if self.scheduler is not None:
+            self.scheduler.shutdown()
         self.processor.close()
         self.dispatcher.close()
         self.engine.dispose()
@@ -168,9 +174,39 @@ def build(
     handler = Handler(session_factory, book, clock, access=access)
     dispatcher = Dispatcher(session_factory, channels, clock)
     processor = EventProcessor(handler, on_committed=lambda _results: dispatcher.wake())
-    return App(
-        settings, engine, session_factory, book, handler, processor, dispatcher, channels, http
+    scheduler = (
+        _scheduler(settings, session_factory, book, clock, dispatcher)
+        if settings.scheduler
+        else None
     )
+    return App(
+        settings,
+        engine,
+        session_factory,
+        book,
+        handler,
+        processor,
+        dispatcher,
+        channels,
+        http,
+        scheduler,
+    )
+
+
+def _scheduler(
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    book: QuestionnaireBook,
+    clock: Callable[[], datetime],
+    dispatcher: Dispatcher,
+) -> Scheduler:
+    try:
+        quiet = parse_quiet_hours(settings.quiet_hours, settings.quiet_weekends)
+    except ValueError as error:
+        raise ConfigurationError(str(error)) from None
+    grace = timedelta(hours=settings.schedule_grace_hours)
+    scheduling = Scheduling(session_factory, book, clock, grace=grace, quiet=quiet)
+    return Scheduler(scheduling, settings.database_url, on_enqueued=dispatcher.wake)
 
 
 def _needs_http(settings: Settings) -> bool:

@@ -10,7 +10,7 @@ import asyncio
 import getpass
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -37,6 +37,8 @@ roster_app = typer.Typer(no_args_is_help=True, help="The stakeholders of the stu
 app.add_typer(questionnaire_app, name="questionnaire")
 app.add_typer(db_app, name="db")
 app.add_typer(roster_app, name="roster")
+followup_app = typer.Typer(no_args_is_help=True, help="Follow-up check-ins (scheduled).")
+app.add_typer(followup_app, name="followup")
 
 EXIT_INVALID = 2
 
@@ -206,6 +208,84 @@ def _invite_on_slack(settings: Settings) -> None:
     for line in lines:
         typer.echo(line)
     typer.echo("the consent messages are sent by the running `parley run`", err=True)
+
+
+@followup_app.command("add")
+def followup_add(
+    questionnaire: Annotated[Path, typer.Option(help="The follow-up questionnaire file.")],
+    to: Annotated[
+        str,
+        typer.Option(help="all, stakeholder:ID, org_type:X, region:X, language:fr or completed."),
+    ],
+    at: Annotated[str | None, typer.Option(help="Once: '2027-01-15 10:00' local.")] = None,
+    every: Annotated[
+        str | None, typer.Option(help="A series: 'every 4 weeks until 2027-06-30'.")
+    ] = None,
+    starting: Annotated[str | None, typer.Option(help="First of the series (--every).")] = None,
+    after: Annotated[str | None, typer.Option(help="'14 days after completed'.")] = None,
+    zone: Annotated[str | None, typer.Option(help="Your time zone (default: setting).")] = None,
+    wave: Annotated[str | None, typer.Option(help="Wave label (default: its id).")] = None,
+) -> None:
+    """Schedule a questionnaire for a cohort, at a local time, in a series, or after an event."""
+    from bot.followup_cli import add_followup
+
+    settings = _settings()
+    with _unit_of_work(settings) as uow:
+        lines = _followup_errors(
+            lambda: add_followup(
+                uow.session,
+                settings,
+                questionnaire,
+                to=to,
+                at=at,
+                every=every,
+                starting=starting,
+                after=after,
+                zone=zone,
+                wave=wave,
+            )
+        )
+        uow.commit()
+    for line in lines:
+        typer.echo(line)
+
+
+@followup_app.command("list")
+def followup_list(
+    zone: Annotated[str | None, typer.Option(help="Your time zone (default: setting).")] = None,
+) -> None:
+    """Every follow-up not cancelled, with its next send in your time zone."""
+    from bot.followup_cli import list_followups
+
+    settings = _settings()
+    with _unit_of_work(settings) as uow:
+        lines = _followup_errors(lambda: list_followups(uow.session, settings, zone))
+    for line in lines:
+        typer.echo(line)
+
+
+@followup_app.command("cancel")
+def followup_cancel(followup_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
+    """Cancel a follow-up: its pending sends are not sent."""
+    from bot.followup_cli import cancel
+
+    settings = _settings()
+    with _unit_of_work(settings) as uow:
+        lines = _followup_errors(lambda: cancel(uow.session, followup_id))
+        uow.commit()
+    for line in lines:
+        typer.echo(line)
+
+
+def _followup_errors(action: Callable[[], list[str]]) -> list[str]:
+    from bot.followups import FollowupError
+
+    try:
+        return action()
+    except QuestionnaireError as exc:
+        raise _fail([str(e) for e in exc.errors]) from None
+    except FollowupError as exc:
+        raise _fail([str(exc)]) from None
 
 
 async def _telegram_username(bot: Bot) -> str:

@@ -52,6 +52,16 @@ class Settings(BaseSettings):
     """Identities with the researcher role, comma-separated: `telegram:123,slack:U456`."""
     invite_valid_days: int = 30
 
+    scheduler: bool = True
+    """Run the scheduler (follow-ups, nudges) in this process (#5)."""
+    schedule_grace_hours: float = 6
+    """A send missed while down goes out if at most this late; older ones are recorded missed."""
+    quiet_hours: str = "20:00-09:00"
+    """Stakeholders' local quiet hours (`HH:MM-HH:MM`); a send inside waits for the end."""
+    quiet_weekends: bool = True
+    researcher_time_zone: str = "America/Toronto"
+    """The zone researcher commands read and show times in, unless `--zone` says otherwise."""
+
     @property
     def researcher_identities(self) -> frozenset[tuple[str, str]]:
         pairs = (entry.strip().split(":", 1) for entry in self.researchers.split(","))

@@ -27,8 +27,15 @@ def begin_run(
     platform: str,
     address: str,
     now: datetime,
+    *,
+    wave: str = "main",
+    not_before: datetime | None = None,
 ) -> tuple[Run, tuple[int, ...]]:
-    """Create the run (asking consent) and queue its first messages to `address`."""
+    """Create the run (asking consent) and queue its first messages to `address`.
+
+    A follow-up passes its `wave` (each wave is its own run) and a `not_before` outside
+    the stakeholder's quiet hours.
+    """
     step = engine.start(q, language, now)
     run = repository.create_run(
         session,
@@ -37,10 +44,13 @@ def begin_run(
         questionnaire_version=q.version,
         state=step.run.to_dict(),
         status=step.run.status.value,
+        wave=wave,
         now=now,
     )
     payloads = [message_to_dict(m) for m in step.messages]
-    ids = repository.enqueue_many(session, platform, address, payloads, run_id=run.id, now=now)
+    ids = repository.enqueue_many(
+        session, platform, address, payloads, run_id=run.id, not_before=not_before, now=now
+    )
     return run, tuple(ids)
 
 

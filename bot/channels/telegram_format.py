@@ -144,6 +144,8 @@ def parse_callback(data: str) -> Input | None:
         return Submit(item_id)
     if kind == "c" and value in (CommandName.SKIP, CommandName.BACK):
         return Command(CommandName(value), item_id=item_id)
+    if kind == "c" and value == CommandName.RESUME:
+        return Begin()  # a reminder's Continue button: like reopening the conversation
     return None
 
 

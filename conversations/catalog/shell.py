@@ -20,6 +20,7 @@ EN: dict[str, str] = {
     "researcher.refused": "Sorry, only members of the research team can use that command.",
     "researcher.unknown": "Unknown command. Researcher commands: {commands}.",
     "researcher.status": "{title}: {invited} invited · {consenting} at consent · {in_progress} in progress · {paused} paused · {completed} completed · {withdrawn} stopped · {declined} declined.",
+    "nudge.reminder": "Hello again! “{title}” is still waiting for you. Whenever you have a moment, press Continue to pick up where you left off.",
 }
 
 FR: dict[str, str] = {
@@ -42,4 +43,5 @@ FR: dict[str, str] = {
     "researcher.refused": "Désolé, seuls les membres de l’équipe de recherche peuvent utiliser cette commande.",
     "researcher.unknown": "Commande inconnue. Commandes de recherche : {commands}.",
     "researcher.status": "{title} : {invited} invités · {consenting} au consentement · {in_progress} en cours · {paused} en pause · {completed} terminés · {withdrawn} arrêtés · {declined} refus.",
+    "nudge.reminder": "Re-bonjour! « {title} » vous attend toujours. Quand vous aurez un moment, appuyez sur Continuer pour reprendre là où vous en étiez.",
 }

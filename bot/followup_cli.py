@@ -1,0 +1,137 @@
+"""`parley followup add|list|cancel`: validate, store rows, say what was scheduled.
+
+Everything happens in the caller's unit of work: an error raises before the commit, so
+bad input schedules nothing. Times are shown in the researcher's zone.
+"""
+
+from __future__ import annotations
+
+import getpass
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from bot.followups import (
+    MAX_WAVE,
+    FollowupError,
+    after_sends,
+    describe_cohort,
+    describe_schedule,
+    first_sends,
+    parse_cohort,
+    plan_schedule,
+    zone_of,
+)
+from bot.questionnaires import QuestionnaireBook
+from bot.settings import Settings
+from bot.timing import TimingError, parse_zone
+from conversations.loading import load_questionnaire
+from storage import schedules
+
+__all__ = ["add_followup", "cancel", "list_followups"]
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return parse_zone(name)
+    except TimingError as error:
+        raise FollowupError(f"--zone: {error}") from None
+
+
+def _shown(instant: datetime, zone: ZoneInfo) -> str:
+    return f"{instant.astimezone(zone):%Y-%m-%d %H:%M} {zone.key}"
+
+
+def add_followup(
+    session: Session,
+    settings: Settings,
+    questionnaire: Path,
+    *,
+    to: str,
+    at: str | None,
+    every: str | None,
+    starting: str | None,
+    after: str | None,
+    zone: str | None,
+    wave: str | None,
+    now: datetime | None = None,
+) -> list[str]:
+    moment = now or datetime.now(UTC)
+    researcher_zone = _zone(zone or settings.researcher_time_zone)
+    book = QuestionnaireBook.from_file(questionnaire)
+    main_key = load_questionnaire(settings.questionnaire).id
+    label = (wave or book.current.id).strip()
+    if not label or len(label) > MAX_WAVE or ":" in label:
+        raise FollowupError(f"--wave {label!r}: 1-{MAX_WAVE} characters, no ':'")
+    cohort = parse_cohort(to, main_key)
+    members = schedules.cohort_members(session, cohort)
+    if not members:
+        raise FollowupError(f"--to {to}: matches nobody who can be reached")
+    plan = plan_schedule(
+        at=at,
+        every=every,
+        starting=starting,
+        after=after,
+        zone=researcher_zone,
+        member_zones=[zone_of(person) for person in members],
+        main_questionnaire=main_key,
+        now=moment,
+    )
+    book.store_current(session)
+    followup = schedules.create_followup(
+        session,
+        questionnaire_key=book.current.id,
+        questionnaire_version=book.current.version,
+        wave=label,
+        cohort=cohort,
+        schedule=plan.schedule,
+        created_by=f"cli:{getpass.getuser()}",
+        now=moment,
+    )
+    if plan.schedule["type"] == "after":
+        sends = after_sends(session, followup, moment)
+    else:
+        sends = first_sends(followup, members, moment)
+    created = schedules.schedule_sends(session, sends, moment)
+    lines = [
+        f"follow-up {followup.id}: {book.current.id} v{book.current.version} (wave {label}) "
+        f"to {describe_cohort(cohort)}: {len(members)} stakeholder(s), "
+        f"{describe_schedule(plan.schedule)}"
+    ]
+    if created:
+        first, last = min(r.due_at for r in created), max(r.due_at for r in created)
+        span = _shown(first, researcher_zone)
+        if last != first:
+            span += f" to {_shown(last, researcher_zone)}"
+        lines.append(f"first sends: {len(created)}, {span}")
+    else:
+        lines.append("no sends yet: each is scheduled when its event happens")
+    return lines
+
+
+def list_followups(session: Session, settings: Settings, zone: str | None) -> list[str]:
+    researcher_zone = _zone(zone or settings.researcher_time_zone)
+    pending = schedules.pending_counts(session)
+    lines: list[str] = []
+    for followup in schedules.followups(session):
+        rows = [
+            r for r in schedules.sends_of(session, "followup", followup.id) if r.status == "pending"
+        ]
+        upcoming = (
+            f"next {_shown(min(r.due_at for r in rows), researcher_zone)}" if rows else "none due"
+        )
+        lines.append(
+            f"{followup.id}\t{followup.questionnaire_key} (wave {followup.wave})\t"
+            f"{describe_cohort(followup.cohort)}\t{describe_schedule(followup.schedule)}\t"
+            f"{pending.get(followup.id, 0)} pending, {upcoming}"
+        )
+    return lines or ["no follow-ups scheduled"]
+
+
+def cancel(session: Session, followup_id: int) -> list[str]:
+    cancelled = schedules.cancel_followup(session, followup_id, datetime.now(UTC))
+    if cancelled is None:
+        raise FollowupError(f"follow-up {followup_id} does not exist")
+    return [f"follow-up {followup_id} cancelled: {cancelled} pending sends will not be sent"]
