@@ -152,8 +152,8 @@ def make_script(q: Questionnaire) -> Script:
 
 def _turn(q: Questionnaire, run: Any, reply: str, item_id: str | None, now: datetime) -> Turn:
     result = conversation.step(q, run, Reply(reply), now)
-    asks = [m for m in result.messages if isinstance(m, Ask)] or list(result.messages)
-    return Turn(reply, item_id, result.run.to_dict(), message_to_dict(asks[0]))
+    first = next((m for m in result.messages if isinstance(m, Ask)), result.messages[0])
+    return Turn(reply, item_id, result.run.to_dict(), message_to_dict(first))
 
 
 def events_for(stakeholder: int, script: Script, run_tag: str) -> list[InboundEvent]:
@@ -524,7 +524,8 @@ def run_backend(backend: str, args: argparse.Namespace, book: QuestionnaireBook)
     shared machine does not land on one mode only); per mode, the median run by rate."""
     script = make_script(book.current)
     n = args.stakeholders
-    rate = args.paced_rate or TARGETS[backend]["rate"]
+    target = TARGETS[backend]["rate"]
+    rates = args.paced_rate or [target / 2, target]
     runs: dict[str, list[Result]] = {}
     print(f"\n== {backend}: {n} stakeholders x {len(script.turns)} events", flush=True)
     for repeat in range(args.repeat):
@@ -540,8 +541,8 @@ def run_backend(backend: str, args: argparse.Namespace, book: QuestionnaireBook)
         modes: list[tuple[str, Callable[[Wiring], Result]]] = [
             ("handle", lambda w: bench_handle(backend, w, round_robin(per_stakeholder("handle")))),
             ("processor", lambda w: bench_processor(backend, w, per_stakeholder("processor"))),
-            ("paced", lambda w: bench_processor(backend, w, per_stakeholder("paced"), rate=rate)),
         ]
+        modes.extend((f"paced {rate:g}", paced(backend, rate, per_stakeholder)) for rate in rates)
         for name, measure in modes:
             with fresh_database(backend, args.postgres_url) as db, wiring(db.url, book) as wired:
                 if repeat == 0 and name == "handle":
@@ -551,6 +552,18 @@ def run_backend(backend: str, args: argparse.Namespace, book: QuestionnaireBook)
             runs.setdefault(result.mode, []).append(result)
             report_line(result)
     return [median_run(results) for results in runs.values()]
+
+
+def paced(
+    backend: str, rate: float, per_stakeholder: Callable[[str], list[list[InboundEvent]]]
+) -> Callable[[Wiring], Result]:
+    """The paced mode at `rate`, as a measurement to run on a fresh wiring."""
+
+    def measure(wired: Wiring) -> Result:
+        events = per_stakeholder(f"paced{rate:g}")
+        return bench_processor(backend, wired, events, rate=rate)
+
+    return measure
 
 
 def median_run(results: Sequence[Result]) -> Result:
@@ -602,8 +615,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--paced-rate",
         type=float,
-        default=None,
-        help="events/s offered in the paced mode (default: the backend's target)",
+        action="append",
+        help="events/s offered in a paced mode; repeatable "
+        "(default: half the backend's target, and the target)",
     )
     args = parser.parse_args(argv)
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
