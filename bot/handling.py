@@ -222,6 +222,12 @@ class Handler:
         )
         return session.get_one(Stakeholder, invited_id), ""
 
+    def _is_plain_turn(self, event: InboundEvent) -> bool:
+        """Whether `_apply` takes the event straight to the sender's run (enrolling them
+        and starting it if need be): not a group message, a researcher command or an
+        invitation. Only such events are handled together; keep this in step with it."""
+        return not (event.group or event.command or event.invite_token is not None)
+
     def _may_enrol(self, event: InboundEvent) -> bool:
         """The console's user is always a participant; elsewhere, only in an open study."""
         return event.platform == "console" or self.access.open_enrollment
@@ -324,12 +330,11 @@ class _Together:
             )
             if (
                 sender in one_by_one
-                or event.group
-                or event.invite_token is not None
+                or not handler._is_plain_turn(event)
                 or (stakeholder_id is None and not handler._may_enrol(event))
             ):
-                # Not a turn of a run (a group, an invitation, a stranger to refuse): the
-                # one-by-one way, and later events of the same sender follow it there.
+                # Not a turn of a run (a group, a command, an invitation, a stranger to
+                # refuse): the one-by-one way, and later events of the sender follow it.
                 # What is pending is written first, so the rows keep the events' order
                 # and the one-by-one way reads the runs as they now are.
                 one_by_one.add(sender)

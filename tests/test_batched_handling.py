@@ -64,16 +64,25 @@ def fresh(database_url: str, book: QuestionnaireBook) -> Iterator[Callable[[], H
 
 
 def _event(
-    number: int, who: str, text: str, *, platform: str = "console", token: str | None = None
+    number: int,
+    who: str,
+    text: str,
+    *,
+    platform: str = "console",
+    token: str | None = None,
+    command: bool = False,
+    group: bool = False,
 ) -> InboundEvent:
     return InboundEvent(
         platform=platform,
         event_id=f"e{number}",
         sender=who,
-        address=f"{who}-chat",
+        address="team-chat" if group else f"{who}-chat",
         input=Reply(text),
         display_name=who.title(),
         invite_token=token,
+        group=group,
+        command=command,
         received_at=NOW,
     )
 
@@ -101,6 +110,16 @@ def _traffic() -> list[list[InboundEvent]]:
     # one person on two accounts (see `_two_accounts`), both saying hello in one batch
     batches.append([_event(908, "eve", "hello"), _event(909, "eve2", "hi", platform="slack")])
     batches.append([_event(910, "eve2", "I agree", platform="slack")])
+    # a researcher command and a group message between turns of the same people
+    batches.append(
+        [
+            _event(911, "bo", "4"),
+            _event(912, "bo", "status", command=True),
+            _event(913, "bo", "3"),
+            _event(914, "cy", "hello all", group=True),
+            _event(915, "cy", "4"),
+        ]
+    )
     return batches
 
 
