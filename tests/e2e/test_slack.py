@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -17,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.e2e.support import label, parley_env
+from tests.e2e.support import PARLEY, label, parley_env
 from tests.e2e.telegram_support import ParleyBot, answer_counts, answers, free_port
 from tests.fakes.slack_api import FakeSlack, FakeUser, SlackMessage
 
@@ -300,3 +301,35 @@ def test_kill_9_then_continue_in_the_same_dm(tmp_path: Path, sqlite_url: str) ->
         got = {item: value for _, item, value, _ in answers(sqlite_url)}
         assert got == {"org_type": "municipality", "province": "on", "respondent_role": "manager"}
         assert all(n == 1 for n in answer_counts(sqlite_url).values())
+
+
+def test_cli_invites_the_roster_on_slack_by_id_and_by_email(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    port = free_port()
+    with FakeSlack() as slack:
+        slack.request_url = f"http://127.0.0.1:{port}/slack/events"
+        priya = slack.user("U0HKT4821", name="priya")  # the roster's Slack id
+        daniel = slack.user("U0DANIEL1", name="daniel", email="dokafor@example.org")  # by e-mail
+        env = slack_env(sqlite_url, slack, port, PARLEY_OPEN_ENROLLMENT="false")
+        roster = str(Path(__file__).parents[2] / "examples" / "roster.csv")
+        run_cli(["roster", "import", roster], env, tmp_path)
+        printed = run_cli(["invite", "--channel", "slack"], env, tmp_path)
+        assert "Priya Nandakumar: invited on Slack (U0HKT4821)" in printed
+        assert "Daniel Okafor: invited on Slack (U0DANIEL1)" in printed
+        assert "not on Slack" in printed
+        assert "already invited" in run_cli(["invite", "--channel", "slack"], env, tmp_path)
+        with running(env, tmp_path, port):
+            consent = priya.wait_for(lambda m: CONSENT_EN in m.visible_text, WAIT)
+            daniel.wait_for(lambda m: CONSENT_EN in m.visible_text, WAIT)
+            priya.click("I agree", ts=consent.ts)
+            question(priya, "org_type")
+
+
+def run_cli(args: list[str], env: dict[str, str], cwd: Path) -> str:
+    done = subprocess.run(
+        [str(PARLEY), *args], env=env, cwd=cwd, stdin=subprocess.DEVNULL,
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
