@@ -567,12 +567,11 @@ def paced(
 
 
 def median_run(results: Sequence[Result]) -> Result:
-    """The median run: by rate, or by p99 latency for a paced mode (whose rate is set)."""
+    """The median run: by rate, or by p99 latency for a paced mode (whose rate is set).
+    With an even number of runs, the less flattering of the two middle ones."""
     if results[0].mode.startswith("paced"):
-        ordered = sorted(results, key=lambda r: r.percentile_ms(99))
-    else:
-        ordered = sorted(results, key=lambda r: r.rate)
-    return ordered[(len(ordered) - 1) // 2]
+        return sorted(results, key=lambda r: r.percentile_ms(99))[len(results) // 2]
+    return sorted(results, key=lambda r: r.rate)[(len(results) - 1) // 2]
 
 
 def report_line(result: Result) -> None:
