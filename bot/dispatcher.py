@@ -91,6 +91,8 @@ class Dispatcher:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parley-outbox")
         self.max_groups = max_groups
         self._busy: set[tuple[str, str]] = set()
+        self._to_record: list[tuple[list[_Outcome], asyncio.Future[list[int]]]] = []
+        self._recorder: asyncio.Task[None] | None = None
         self._in_flight: set[int] = set()
         self._pacers = {
             name: Pacer(rules)
@@ -151,14 +153,35 @@ class Dispatcher:
         self._in_flight.update(ids)
         try:
             outcomes = await self._send_in_order(group)
-            loop = asyncio.get_running_loop()
-            settled = await loop.run_in_executor(self._executor, self._record, outcomes)
-            await self._announce(settled)
+            await self._announce(await self._record_together(outcomes))
             return len(outcomes)
         finally:
             self._busy.discard(key)
             self._in_flight.difference_update(ids)
             self._wake.set()
+
+    async def _record_together(self, outcomes: list[_Outcome]) -> list[int]:
+        """Record these outcomes in the next shared transaction (group commit for sends):
+        while one batch of records commits, the next accumulates. Returns settled ids."""
+        future: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
+        self._to_record.append((outcomes, future))
+        if self._recorder is None or self._recorder.done():
+            self._recorder = asyncio.create_task(self._flush_records())
+        return await future
+
+    async def _flush_records(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._to_record:
+            batch, self._to_record = self._to_record, []
+            every = [outcome for outcomes, _ in batch for outcome in outcomes]
+            try:
+                settled = set(await loop.run_in_executor(self._executor, self._record, every))
+            except Exception as exc:
+                for _, future in batch:
+                    future.set_exception(exc)
+                continue
+            for outcomes, future in batch:
+                future.set_result([o.due.row.id for o in outcomes if o.due.row.id in settled])
 
     def _due(self, sending: frozenset[int] = frozenset()) -> list[_Due]:
         with UnitOfWork(self.session_factory) as uow:
@@ -177,12 +200,16 @@ class Dispatcher:
         return _Due(row, message, target)
 
     async def _send_in_order(self, group: list[_Due]) -> list[_Outcome]:
-        """One address's messages, in order; the first failure holds back the rest."""
+        """One address's messages, in order; the first failure holds back the rest.
+
+        Rewriting an earlier message (a question turned into its answer) refers to a message
+        already seen, so a failed rewrite is retried later without holding anything back
+        (Slack allows few `chat.update` calls a minute)."""
         outcomes: list[_Outcome] = []
         for due in group:
             outcome = await self._send_one(due)
             outcomes.append(outcome)
-            if outcome.error is not None:
+            if outcome.error is not None and not isinstance(due.message, Answered):
                 break
         return outcomes
 
@@ -256,6 +283,7 @@ def _waiting_for_retry(session: Session, now: datetime) -> dict[tuple[str, str],
     statement = (
         select(OutboxRow.channel, OutboxRow.address, func.min(OutboxRow.id))
         .where(OutboxRow.status == "pending", OutboxRow.attempts > 0, OutboxRow.not_before > now)
+        .where(OutboxRow.payload["kind"].as_string() != "answered")  # rewrites never block
         .group_by(OutboxRow.channel, OutboxRow.address)
     )
     return {(channel, address): first for channel, address, first in session.execute(statement)}

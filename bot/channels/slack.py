@@ -177,8 +177,8 @@ class SlackChannel:
                 channel=channel, user=user, text=rendered.text, blocks=list(rendered.blocks) or None
             )
             return None
-        channel = await self._dm_channel(address)
         if rendered.ephemeral:
+            channel = await self._dm_channel(address)
             await self.client.chat_postEphemeral(channel=channel, user=address, text=rendered.text)
             return None
         if rendered.edit and target is not None:
@@ -191,9 +191,12 @@ class SlackChannel:
             return None  # nothing to rewrite and nothing new to show
         posted: str | None = None
         for part in (rendered, *rendered.extra):
+            # Posting to the user id lands in the app's DM with them, without the
+            # rate-limited conversations.open; the reply names the DM channel.
             reply = await self.client.chat_postMessage(
-                channel=channel, text=part.text, blocks=list(part.blocks)
+                channel=self._dm.get(address, address), text=part.text, blocks=list(part.blocks)
             )
+            self._dm[address] = str(reply["channel"])
             posted = f"{reply['channel']}|{reply['ts']}"
         return posted
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import DeliveryError, EventSink
 from bot.dispatcher import Dispatcher, RetryPolicy
-from conversations.messages import Message, Say, message_to_dict
+from conversations.messages import Answered, Message, Say, message_to_dict
 from storage import UnitOfWork, enqueue_many
 from storage.models import OutboxRow
 
@@ -341,3 +341,39 @@ def test_settled_returns_once_rows_are_sent_or_given_up(session_factory: Factory
             outbox_dispatcher.close()
 
     run(scenario())
+
+
+class RewritesRefused(Recorder):
+    """Delivers new messages; refuses every rewrite of an answered question with a 429."""
+
+    async def send(self, address: str, message: Message, target: str | None = None) -> str | None:
+        if isinstance(message, Answered):
+            self.attempts.append((address, "rewrite"))
+            raise DeliveryError("429 Too Many Requests", retry_after=30)
+        return await super().send(address, message, target)
+
+
+def test_a_refused_rewrite_is_retried_without_holding_back_the_next_question(
+    session_factory: Factory,
+) -> None:
+    with UnitOfWork(session_factory) as uow:
+        payloads = [message_to_dict(Answered("q1", "Q1?", "Yes")), message_to_dict(Say("Q2?"))]
+        rewrite, _ = enqueue_many(uow.session, CHANNEL, "a", payloads, now=START)
+        uow.commit()
+    channel, clock = RewritesRefused(), Clock()
+
+    async def scenario() -> None:
+        outbox_dispatcher = dispatcher(session_factory, channel, clock)
+        try:
+            assert await outbox_dispatcher.drain_once() == 2
+            enqueue(session_factory, "a", "Q3?")
+            assert await outbox_dispatcher.drain_once() == 1, "the retrying rewrite blocks nothing"
+            clock.advance(30)
+            await outbox_dispatcher.drain_once()
+        finally:
+            outbox_dispatcher.close()
+
+    run(scenario())
+    assert channel.sent_to("a") == ["Q2?", "Q3?"]
+    assert channel.attempts.count(("a", "rewrite")) == 2
+    assert statuses(session_factory, [rewrite]) == [("pending", 2)]
