@@ -40,13 +40,14 @@ SQLITE_BEGIN_OPTION = "sqlite_begin"
 """Execution option naming the BEGIN flavour on SQLite: "IMMEDIATE" (default) or "DEFERRED"."""
 
 _SQLITE_PRAGMAS = (
-    "PRAGMA busy_timeout = 5000",
-    "PRAGMA journal_mode = WAL",
+    "PRAGMA busy_timeout = 15000",
     "PRAGMA synchronous = FULL",
     "PRAGMA foreign_keys = ON",
 )
-"""busy_timeout first, so switching to WAL waits politely for another process.
-synchronous=FULL: an acknowledged answer must survive a power cut, not only a crash."""
+"""busy_timeout: a writer waits for another (a migration, a long batch) instead of failing.
+synchronous=FULL: an acknowledged answer must survive a power cut, not only a crash.
+WAL is set separately, and only when the file is not in WAL mode yet: the switch needs
+the database to itself, and asking again while another connection writes would fail."""
 
 _BEGIN_FLAVOURS = frozenset({"DEFERRED", "IMMEDIATE", "EXCLUSIVE"})
 
@@ -88,6 +89,8 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
     try:
         for pragma in _SQLITE_PRAGMAS:
             cursor.execute(pragma)
+        if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            cursor.execute("PRAGMA journal_mode = WAL")
     finally:
         cursor.close()
 
