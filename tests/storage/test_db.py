@@ -39,7 +39,7 @@ def test_every_connection_is_durable_and_checks_foreign_keys(sqlite_engine: Engi
         "journal_mode": "wal",
         "synchronous": 2,
         "foreign_keys": 1,
-        "busy_timeout": 5000,
+        "busy_timeout": 15000,
     }
 
 
