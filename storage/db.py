@@ -25,6 +25,8 @@ deferred BEGIN: `engine.execution_options(sqlite_begin="DEFERRED")`.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +50,8 @@ _SQLITE_PRAGMAS = (
 synchronous=FULL: an acknowledged answer must survive a power cut, not only a crash.
 WAL is set separately, and only when the file is not in WAL mode yet: the switch needs
 the database to itself, and asking again while another connection writes would fail."""
+
+_WAL_SWITCH_SECONDS = 15.0
 
 _BEGIN_FLAVOURS = frozenset({"DEFERRED", "IMMEDIATE", "EXCLUSIVE"})
 
@@ -89,10 +93,25 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
     try:
         for pragma in _SQLITE_PRAGMAS:
             cursor.execute(pragma)
-        if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-            cursor.execute("PRAGMA journal_mode = WAL")
+        _use_wal(cursor)
     finally:
         cursor.close()
+
+
+def _use_wal(cursor: Any) -> None:
+    """Switch a new database file to WAL. Two processes opening a brand-new file at once can
+    both try; the loser gets "database is locked" without waiting (SQLite does not use the
+    busy handler for this), so it looks again: the winner has usually switched it."""
+    deadline = time.monotonic() + _WAL_SWITCH_SECONDS
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _begin_sqlite_transaction(connection: Connection) -> None:
