@@ -39,12 +39,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+_HERE = Path(__file__).resolve().parent
+# bench/common.py: imported while this folder is still on sys.path.
+import common  # noqa: E402
+
 # bench/slack.py sits next to this file: run as a script, this folder comes first on
 # sys.path and that file would shadow slack_sdk's legacy `slack` package.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+common.drop_from_sys_path(_HERE)
 
-import yaml  # noqa: E402
 from aiohttp import web  # noqa: E402
 from slack_bolt.app.async_app import AsyncApp  # noqa: E402
 from slack_sdk.errors import SlackApiError  # noqa: E402
@@ -62,62 +64,12 @@ MAX_BUTTONS = 5  # more choices than this: a select menu (as Parley does)
 # --- the questions -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Question:
-    number: int  # 1-based
-    id: str
-    type: str  # single_choice, scale, yes_no, number, text
-    label: str
-    choices: tuple[tuple[str, str], ...] = ()  # (id, label)
-    low: int = 0
-    high: int = 0
-    low_label: str = ""
-    high_label: str = ""
-
-
-@dataclass(frozen=True)
-class Survey:
-    title: str
-    consent: str
-    closing: str
-    section: str
-    questions: tuple[Question, ...]
-
-
-def _en(value: Any) -> str:
-    return str(value["en"] if isinstance(value, dict) else value).strip()
+Question = common.Question
+Survey = common.Survey
 
 
 def load_survey(path: Path) -> Survey:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    sections = data["sections"]
-    if len(sections) != 1:
-        raise SystemExit(f"{path}: the baseline app knows one section, found {len(sections)}")
-    questions = []
-    for number, item in enumerate(sections[0]["items"], start=1):
-        kind = item["type"]
-        if kind not in ("single_choice", "scale", "yes_no", "number", "text"):
-            raise SystemExit(f"{path}: the baseline app does not ask {kind} items")
-        questions.append(
-            Question(
-                number=number,
-                id=item["id"],
-                type=kind,
-                label=_en(item["label"]),
-                choices=tuple((str(c["id"]), _en(c["label"])) for c in item.get("choices", [])),
-                low=int(item.get("min", 1 if kind == "scale" else 0)),
-                high=int(item.get("max", 5 if kind == "scale" else 0)),
-                low_label=_en(item.get("min_label", "")),
-                high_label=_en(item.get("max_label", "")),
-            )
-        )
-    return Survey(
-        title=_en(data["title"]),
-        consent=_en(data["consent"]["text"]),
-        closing=_en(data["closing"]),
-        section=_en(sections[0]["title"]),
-        questions=tuple(questions),
-    )
+    return common.load_survey(path, "app")
 
 
 # --- Block Kit (mirrors Parley's Slack messages) -------------------------------------------

@@ -66,38 +66,32 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib.util
 import json
-import os
-import platform
-import shutil
 import signal
 import socket
 import sqlite3
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
+# bench/common.py, imported while this folder is still first on sys.path (as a script).
+import common  # noqa: E402
+
 # This file is named slack.py: run as a script, its folder would come first on sys.path and
 # shadow slack_sdk's legacy `slack` package. Use the repository root instead.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH]
+common.drop_from_sys_path(BENCH)
 sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
 
-from storage import make_engine  # noqa: E402
-from storage.models import Answer, AnswerChange, Identity, ReceivedEvent, Run  # noqa: E402
 from tests.fakes.slack_api import (  # noqa: E402
     SLACK_USER_AGENT,
     ApiCall,
@@ -128,16 +122,7 @@ main()
 """
 
 
-def _load_plain_app() -> Any:
-    spec = importlib.util.spec_from_file_location("plain_bolt_app", PLAIN_APP)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["plain_bolt_app"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-plain = _load_plain_app()
+plain: Any = common.load_module("plain_bolt_app", PLAIN_APP)
 
 
 # --- what each stakeholder does -----------------------------------------------------------
@@ -258,65 +243,33 @@ class BenchSlack(FakeSlack):
         return found.user if found is not None else None
 
 
-class Watcher:
-    """One thread that follows the fake's Web API records and wakes the waiting stakeholder.
-
-    (Each stakeholder calling `wait_for` itself would wake 100 threads on every call the
-    fake records; this reads the fake's state under its lock instead.)
-    """
+class Watcher(common.RecordWatcher[str, tuple[float, str]]):
+    """Follows the fake's Web API records: each person's next successful `chat.postMessage`
+    with the expected text resolves to (recorded at, ts of the message posted)."""
 
     def __init__(self, fake: BenchSlack, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(fake._state, loop)
         self.fake = fake
-        self.state = fake._state
-        self.loop = loop
-        self.lock = threading.Lock()
-        self.waiting: dict[str, tuple[str, asyncio.Future[tuple[float, str]]]] = {}
-        self.seen = 0
-        self.stopping = False
-        self.thread = threading.Thread(target=self._run, name="bench-watcher", daemon=True)
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def stop(self) -> None:
-        with self.state.cond:
-            self.stopping = True
-            self.state.cond.notify_all()
-        self.thread.join(timeout=5)
-
-    def expect(self, user: str, piece: str) -> asyncio.Future[tuple[float, str]]:
-        future: asyncio.Future[tuple[float, str]] = self.loop.create_future()
-        with self.lock:
-            self.waiting[user] = (piece, future)
-        return future
 
     def forget(self, user: str) -> None:
         with self.lock:
             self.waiting.pop(user, None)
 
-    def _run(self) -> None:
-        state = self.state
-        with state.cond:
-            while not self.stopping:
-                calls = state.calls[self.seen :]
-                self.seen += len(calls)
-                for call in calls:
-                    if call.method == "chat.postMessage" and call.ok:
-                        self._match(call)
-                if not calls:
-                    state.cond.wait(0.5)
+    def _records(self) -> list[Any]:
+        calls: list[Any] = self.state.calls
+        return calls
+
+    def _see(self, record: Any) -> None:
+        if record.method == "chat.postMessage" and record.ok:
+            self._match(record)
 
     def _match(self, call: ApiCall) -> None:
         channel = str(call.params.get("channel", ""))
         user = self.fake.user_of(channel)
         text = str(call.params.get("text", ""))
-        with self.lock:
-            entry = self.waiting.get(user or "")
-            if entry is None or entry[0] not in text:
-                return
-            del self.waiting[user or ""]
-        ts = self._ts(channel, text)
-        self.loop.call_soon_threadsafe(_resolve, entry[1], (call.t, ts))
+        future = self._take(user or "", text)
+        if future is not None:
+            self._deliver(future, (call.t, self._ts(channel, text)))
 
     def _ts(self, channel: str, text: str) -> str:
         """The ts of the message that call posted: the newest bot message with its text."""
@@ -326,13 +279,9 @@ class Watcher:
             return ""
         for message in reversed(dm.messages.values()):
             if message.user == self.fake.bot_user_id and message.text == text:
-                return message.ts
+                ts: str = message.ts
+                return ts
         return ""
-
-
-def _resolve(future: asyncio.Future[tuple[float, str]], value: tuple[float, str]) -> None:
-    if not future.done():
-        future.set_result(value)
 
 
 class CommitCheck:
@@ -516,10 +465,7 @@ async def drive(
 
 
 @dataclass
-class BotProcess:
-    name: str
-    proc: subprocess.Popen[bytes]
-    log_path: Path
+class BotProcess(common.BotProcessBase):
     port: int
     database: Path | None = None
     dump_path: Path | None = None
@@ -528,28 +474,6 @@ class BotProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/slack/events"
 
-    def cpu_seconds(self) -> float:
-        """User + system CPU time of the bot process so far (Linux /proc)."""
-        try:
-            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return float("nan")
-        ticks = os.sysconf("SC_CLK_TCK")
-        return (int(fields[11]) + int(fields[12])) / ticks
-
-    def log_tail(self, lines: int = 15) -> str:
-        text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        return "\n".join(text.splitlines()[-lines:])
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -557,16 +481,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _clean_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")}
-    env["PYTHONIOENCODING"] = "utf-8"
-    return env
-
-
 def start_parley(fake: FakeSlack, workdir: Path, *, paced: bool) -> BotProcess:
     database = workdir / "bench.db"
     port = free_port()
-    env = _clean_env()
+    env = common.clean_env()
     env.update(
         PARLEY_DATABASE_URL=f"sqlite:///{database}",
         PARLEY_QUESTIONNAIRE=str(QUESTIONNAIRE),
@@ -580,10 +498,7 @@ def start_parley(fake: FakeSlack, workdir: Path, *, paced: bool) -> BotProcess:
     )
     command = [str(PARLEY), "run"] if paced else [sys.executable, "-c", PARLEY_UNPACED]
     log_path = workdir / "parley.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            command, env=env, cwd=workdir, stdin=subprocess.DEVNULL, stdout=log, stderr=log
-        )
+    proc = common.spawn(command, env, workdir, log_path)
     return BotProcess("Parley", proc, log_path, port, database=database)
 
 
@@ -597,10 +512,7 @@ def start_plain(fake: FakeSlack, workdir: Path, *, retries: int) -> BotProcess:
         *("--retries", str(retries)),
     ]
     log_path = workdir / "plain.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            command, env=_clean_env(), cwd=workdir, stdin=subprocess.DEVNULL, stdout=log, stderr=log
-        )
+    proc = common.spawn(command, common.clean_env(), workdir, log_path)
     return BotProcess("plain bolt", proc, log_path, port, dump_path=dump_path)
 
 
@@ -651,30 +563,9 @@ def outbox_summary(database: Path) -> str:
 
 
 def check_parley(database: Path, walks: list[Walk], actions: int) -> str:
-    engine = make_engine(f"sqlite:///{database}")
+    records = common.parley_records(f"sqlite:///{database}", "slack")
+    runs = records.runs
     problems: list[str] = []
-    try:
-        with engine.connect() as c:
-            runs = {
-                uid: (run_id, status)
-                for uid, run_id, status in c.execute(
-                    select(Identity.external_id, Run.id, Run.status)
-                    .join(Run, Run.stakeholder_id == Identity.stakeholder_id)
-                    .where(Identity.platform == "slack")
-                )
-            }
-            answers = c.execute(select(Answer.run_id, Answer.item_id, Answer.value)).all()
-            history = Counter(
-                (run_id, item)
-                for run_id, item in c.execute(select(AnswerChange.run_id, AnswerChange.item_id))
-            )
-            events = c.execute(select(func.count()).select_from(ReceivedEvent)).scalar_one()
-    finally:
-        engine.dispose()
-    stored: dict[int, dict[str, Any]] = {}
-    counts = Counter((run_id, item) for run_id, item, _ in answers)
-    for run_id, item, value in answers:
-        stored.setdefault(run_id, {})[item] = value
     for walk in walks:
         if not walk.acks:
             continue
@@ -682,21 +573,18 @@ def check_parley(database: Path, walks: list[Walk], actions: int) -> str:
             problems.append(f"{walk.user}: no run")
             continue
         run_id, status = runs[walk.user]
-        got = stored.get(run_id, {})
+        got = records.stored.get(run_id, {})
         if walk.finished and status != "completed":
             problems.append(f"{walk.user}: run {status}")
         if got != walk.answered:
             problems.append(f"{walk.user}: answers {got} != {walk.answered}")
-        for item in walk.answered:
-            if counts[(run_id, item)] != 1 or history[(run_id, item)] != 1:
-                problems.append(
-                    f"{walk.user}: {item} stored {counts[(run_id, item)]}x, "
-                    f"history {history[(run_id, item)]}x"
-                )
-    if events != actions:
-        problems.append(f"{events} inbound events recorded for {actions} acknowledged actions")
+        problems += records.not_once(walk.user, run_id, walk.answered)
+    if records.events != actions:
+        problems.append(
+            f"{records.events} inbound events recorded for {actions} acknowledged actions"
+        )
     answered = sum(len(w.answered) for w in walks)
-    return _verdict(problems, f"{answered} answers, each stored once")
+    return common.verdict(problems, f"{answered} answers, each stored once")
 
 
 def check_plain(dump_path: Path, walks: list[Walk]) -> str:
@@ -714,14 +602,7 @@ def check_plain(dump_path: Path, walks: list[Walk]) -> str:
         if walk.finished and not got.get("finished"):
             problems.append(f"{walk.user}: not finished in the app's state")
     answered = sum(len(w.answered) for w in walks)
-    return _verdict(problems, f"{answered} answers in memory (dumped at exit)")
-
-
-def _verdict(problems: list[str], ok: str) -> str:
-    if not problems:
-        return f"ok ({ok})"
-    more = f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
-    return "FAILED: " + "; ".join(problems[:3]) + more
+    return common.verdict(problems, f"{answered} answers in memory (dumped at exit)")
 
 
 # --- one trial -------------------------------------------------------------------------------
@@ -777,31 +658,12 @@ def median_run(runs: list[Result]) -> Result:
     )
 
 
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-@contextlib.contextmanager
-def workspace(keep: bool) -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix="parley-slack-bench-"))
-    try:
-        yield path
-    finally:
-        if keep:
-            print(f"  (kept {path})", flush=True)
-        else:
-            shutil.rmtree(path, ignore_errors=True)
-
-
 def trial(args: argparse.Namespace, mode: str, bot_name: str) -> Result:
     limited = mode == "limited"
     survey = plain.load_survey(QUESTIONNAIRE)
     plans = [script(index, survey) for index in range(args.users)]
     fake = BenchSlack(enforce_rate_limits=limited)
-    with workspace(args.keep) as workdir, fake:
+    with common.workspace(args.keep, "parley-slack-bench-") as workdir, fake:
         commit_check: CommitCheck | None = None
         if bot_name == "parley":
             paced = limited or args.keep_parley_pacing
@@ -831,7 +693,7 @@ def trial(args: argparse.Namespace, mode: str, bot_name: str) -> Result:
             http_429 = sum(refused.values())
         finally:
             if spy is not None:
-                _stop_py_spy(spy)
+                common.stop_py_spy(spy)
             bot.stop()
             if commit_check is not None:
                 commit_check.close()
@@ -859,9 +721,7 @@ def trial(args: argparse.Namespace, mode: str, bot_name: str) -> Result:
     action_acks = [s for w in walks for kind, s in w.acks if kind == "interactive"]
     latencies = [t for w in walks for t in w.latencies]
     replies = len(latencies)
-    starts = [w.first_action for w in walks if w.first_action is not None]
-    ends = [w.last_reply for w in walks if w.last_reply is not None]
-    seconds = max(ends) - min(starts) if starts and ends else float("nan")
+    seconds = common.active_seconds(walks)
     return Result(
         mode=mode,
         bot="Parley" if bot_name == "parley" else "plain bolt",
@@ -872,17 +732,17 @@ def trial(args: argparse.Namespace, mode: str, bot_name: str) -> Result:
         seconds=seconds,
         events_per_s=replies / seconds if seconds else float("nan"),
         ack_ms={
-            "p50": 1000 * percentile(acks, 0.50),
-            "p99": 1000 * percentile(acks, 0.99),
+            "p50": 1000 * common.percentile(acks, 0.50),
+            "p99": 1000 * common.percentile(acks, 0.99),
             "max": 1000 * max(acks, default=float("nan")),
-            "ev_p50": 1000 * percentile(event_acks, 0.50),
-            "ev_p99": 1000 * percentile(event_acks, 0.99),
-            "ia_p50": 1000 * percentile(action_acks, 0.50),
-            "ia_p99": 1000 * percentile(action_acks, 0.99),
+            "ev_p50": 1000 * common.percentile(event_acks, 0.50),
+            "ev_p99": 1000 * common.percentile(event_acks, 0.99),
+            "ia_p50": 1000 * common.percentile(action_acks, 0.50),
+            "ia_p99": 1000 * common.percentile(action_acks, 0.99),
         },
         reply_ms={
-            "p50": 1000 * percentile(latencies, 0.50),
-            "p95": 1000 * percentile(latencies, 0.95),
+            "p50": 1000 * common.percentile(latencies, 0.50),
+            "p95": 1000 * common.percentile(latencies, 0.95),
             "max": 1000 * max(latencies, default=float("nan")),
         },
         unanswered=sum(w.unanswered for w in walks),
@@ -902,37 +762,11 @@ def trial(args: argparse.Namespace, mode: str, bot_name: str) -> Result:
 
 
 def _start_py_spy(directory: Path, bot: BotProcess, name: str) -> subprocess.Popen[bytes] | None:
-    py_spy = Path(sys.executable).with_name("py-spy")
-    if not py_spy.exists():
-        print("  (py-spy not found next to the interpreter: not profiling)")
-        return None
-    directory.mkdir(parents=True, exist_ok=True)
-    output = directory / f"slack-{name}.txt"
-    return subprocess.Popen(
-        [
-            *(str(py_spy), "record", "--pid", str(bot.proc.pid), "--rate", "200"),
-            *("--format", "raw", "--output", str(output), "--nonblocking", "--threads"),
-        ],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=(directory / f"py-spy-slack-{name}.log").open("wb"),
-    )
-
-
-def _stop_py_spy(spy: subprocess.Popen[bytes]) -> None:
-    spy.send_signal(signal.SIGINT)
-    try:
-        spy.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        spy.kill()
-        spy.wait(timeout=5)
+    output, log = directory / f"slack-{name}.txt", directory / f"py-spy-slack-{name}.log"
+    return common.start_py_spy(bot.proc.pid, output, log, threads=True)
 
 
 # --- reporting -------------------------------------------------------------------------------
-
-
-def _ms(value: float) -> str:
-    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
 
 
 def _rate(r: Result) -> str:
@@ -952,8 +786,8 @@ def table(results: list[Result]) -> str:
         a, p = r.ack_ms, r.reply_ms
         lines.append(
             f"| {r.mode} | {r.bot} | {r.setup} | {r.finished}/{r.users} | {r.events} "
-            f"| {_rate(r)} | {_ms(a['p50'])} / {_ms(a['p99'])} / {_ms(a['max'])} "
-            f"| {_ms(p['p50'])} / {_ms(p['p95'])} / {_ms(p['max'])} "
+            f"| {_rate(r)} | {common.ms(a['p50'])} / {common.ms(a['p99'])} / {common.ms(a['max'])} "
+            f"| {common.ms(p['p50'])} / {common.ms(p['p95'])} / {common.ms(p['max'])} "
             f"| {r.bot_cpu_ms_per_event:.2f} | {r.http_429} "
             f"| {'ok' if r.stored.startswith('ok') else 'FAILED'} |"
         )
@@ -973,8 +807,8 @@ def breakdown(results: list[Result]) -> str:
             for m, n in sorted(r.calls.items())
         )
         lines.append(
-            f"| {r.mode} | {r.bot} | {_ms(a['ev_p50'])} / {_ms(a['ev_p99'])} "
-            f"| {_ms(a['ia_p50'])} / {_ms(a['ia_p99'])} | {calls} | {r.outbox} "
+            f"| {r.mode} | {r.bot} | {common.ms(a['ev_p50'])} / {common.ms(a['ev_p99'])} "
+            f"| {common.ms(a['ia_p50'])} / {common.ms(a['ia_p99'])} | {calls} | {r.outbox} "
             f"| {r.harness_cpu_s:.1f} |"
         )
     return "\n".join(lines)
@@ -990,7 +824,7 @@ def verdicts(results: list[Result]) -> list[str]:
         worst = max(parley.ack_p99_all_ms or [parley.ack_ms["p99"]])
         ack_ok = worst <= 300
         line = (
-            f"{mode}: Parley ack p99 {_ms(worst)} ms (worst of {len(parley.ack_p99_all_ms)} "
+            f"{mode}: Parley ack p99 {common.ms(worst)} ms (worst of {len(parley.ack_p99_all_ms)} "
             f"runs; target <= 300 ms: {'met' if ack_ok else 'MISSED'})"
         )
         if "plain bolt" in by_bot:
@@ -1008,29 +842,13 @@ def environment() -> str:
     import slack_bolt
     import slack_sdk
 
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--", "bot", "storage", "conversations"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    return (
-        f"commit {commit or '?'}{' (product code modified)' if dirty else ''}; "
-        f"Python {platform.python_version()}, slack-bolt {slack_bolt.version.__version__}, "
-        f"slack-sdk {slack_sdk.version.__version__}, {os.cpu_count()} CPUs, "
-        f"{platform.system()} {platform.release()}; load average {load_average()}"
+    libraries = (
+        f"slack-bolt {slack_bolt.version.__version__}, slack-sdk {slack_sdk.version.__version__}"
     )
+    return common.environment(libraries, load_average())
 
 
-def load_average() -> str:
-    """The 1-minute load average: other work on the machine skews every figure."""
-    try:
-        return f"{os.getloadavg()[0]:.2f}"
-    except OSError:
-        return "?"
+load_average = common.load_average
 
 
 def main() -> None:
@@ -1082,9 +900,10 @@ def main() -> None:
                 result = trial(args, mode, bot_name)
                 runs[bot_name].append(result)
                 print(
-                    f"  {result.events_per_s:.1f} events/s, ack p99 {_ms(result.ack_ms['p99'])} "
-                    f"ms, reply p50 {_ms(result.reply_ms['p50'])} / p95 "
-                    f"{_ms(result.reply_ms['p95'])} ms, {result.finished}/{args.users} "
+                    f"  {result.events_per_s:.1f} events/s, "
+                    f"ack p99 {common.ms(result.ack_ms['p99'])} ms, "
+                    f"reply p50 {common.ms(result.reply_ms['p50'])} / p95 "
+                    f"{common.ms(result.reply_ms['p95'])} ms, {result.finished}/{args.users} "
                     f"finished, stored: {result.stored}",
                     flush=True,
                 )
@@ -1100,7 +919,7 @@ def main() -> None:
         print(line)
     print(f"\ntotal {time.monotonic() - started:.0f} s; load average now {load_average()}")
     if args.json:
-        args.json.write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")
+        common.write_json(args.json, results)
     failed = any(
         not r.stored.startswith("ok")
         or r.commit_check.startswith("FAILED")

@@ -52,36 +52,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib.util
-import json
-import os
 import pickle
-import platform
-import shutil
 import signal
 import statistics
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
+# bench/common.py, imported while this folder is still first on sys.path (as a script).
+import common  # noqa: E402
+
 # This file is named telegram.py: run as a script, its folder would come first on sys.path
 # and shadow python-telegram-bot's `telegram` package. Use the repository root instead.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH]
+common.drop_from_sys_path(BENCH)
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import func, select  # noqa: E402
-
-from storage import make_engine  # noqa: E402
-from storage.models import Answer, AnswerChange, Identity, ReceivedEvent, Run  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
 
 QUESTIONNAIRE = BENCH / "telegram-bench.yaml"
@@ -110,16 +101,7 @@ main()
 """
 
 
-def _load_plain_bot() -> Any:
-    spec = importlib.util.spec_from_file_location("plain_ptb_bot", PLAIN_BOT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["plain_ptb_bot"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-plain = _load_plain_bot()
+plain: Any = common.load_module("plain_ptb_bot", PLAIN_BOT)
 
 
 # --- what each stakeholder does -----------------------------------------------------------
@@ -169,66 +151,27 @@ def script(uid: int, survey: Any) -> tuple[list[Step], dict[str, Any]]:
 # --- watching the fake's records ----------------------------------------------------------
 
 
-class Watcher:
-    """One thread that follows the fake's `sent` records and wakes the waiting stakeholder.
-
-    (Each stakeholder calling `wait_for` itself would wake hundreds of threads on every
-    request the fake records; this reads the fake's state under its lock instead.)
-    """
+class Watcher(common.RecordWatcher[int, tuple[float, int]]):
+    """Follows the fake's `sent` records: each chat's next `sendMessage` with the expected
+    text resolves to (sent at, message id)."""
 
     def __init__(self, fake: FakeTelegram, loop: asyncio.AbstractEventLoop) -> None:
-        self.state = fake._state
-        self.loop = loop
-        self.lock = threading.Lock()
-        self.waiting: dict[int, tuple[str, asyncio.Future[tuple[float, int]]]] = {}
-        self.seen = 0
-        self.stopping = False
-        self.thread = threading.Thread(target=self._run, name="bench-watcher", daemon=True)
+        super().__init__(fake._state, loop)
 
-    def start(self) -> None:
-        self.thread.start()
+    def _records(self) -> list[Any]:
+        sent: list[Any] = self.state.sent
+        return sent
 
-    def stop(self) -> None:
-        with self.state.cond:
-            self.stopping = True
-            self.state.cond.notify_all()
-        self.thread.join(timeout=5)
-
-    def expect(self, chat_id: int, piece: str) -> asyncio.Future[tuple[float, int]]:
-        future: asyncio.Future[tuple[float, int]] = self.loop.create_future()
-        with self.lock:
-            self.waiting[chat_id] = (piece, future)
-        return future
-
-    def _run(self) -> None:
-        state = self.state
-        with state.cond:
-            while not self.stopping:
-                records = state.sent[self.seen :]
-                self.seen += len(records)
-                for record in records:
-                    if record.method != "sendMessage":
-                        continue
-                    chat = state.chats.get(record.chat_id)
-                    for message_id in record.message_ids:
-                        message = chat.bot_messages.get(message_id) if chat else None
-                        text = (message.text or "") if message else ""
-                        self._match(record.chat_id, text, record.t, message_id)
-                if not records:
-                    state.cond.wait(0.5)
-
-    def _match(self, chat_id: int, text: str, t: float, message_id: int) -> None:
-        with self.lock:
-            entry = self.waiting.get(chat_id)
-            if entry is None or entry[0] not in text:
-                return
-            del self.waiting[chat_id]
-        self.loop.call_soon_threadsafe(_resolve, entry[1], (t, message_id))
-
-
-def _resolve(future: asyncio.Future[tuple[float, int]], value: tuple[float, int]) -> None:
-    if not future.done():
-        future.set_result(value)
+    def _see(self, record: Any) -> None:
+        if record.method != "sendMessage":
+            return
+        chat = self.state.chats.get(record.chat_id)
+        for message_id in record.message_ids:
+            message = chat.bot_messages.get(message_id) if chat else None
+            text = (message.text or "") if message else ""
+            future = self._take(record.chat_id, text)
+            if future is not None:
+                self._deliver(future, (record.t, message_id))
 
 
 @dataclass
@@ -287,46 +230,15 @@ async def stakeholder(
 
 
 @dataclass
-class BotProcess:
-    name: str
-    proc: subprocess.Popen[bytes]
-    log_path: Path
+class BotProcess(common.BotProcessBase):
     workdir: Path
     database_url: str | None = None
     pickle_path: Path | None = None
 
-    def cpu_seconds(self) -> float:
-        """User + system CPU time of the bot process so far (Linux /proc)."""
-        try:
-            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return float("nan")
-        ticks = os.sysconf("SC_CLK_TCK")
-        return (int(fields[11]) + int(fields[12])) / ticks
-
-    def log_tail(self, lines: int = 15) -> str:
-        text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        return "\n".join(text.splitlines()[-lines:])
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-
-
-def _clean_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")}
-    env["PYTHONIOENCODING"] = "utf-8"
-    return env
-
 
 def start_parley(fake: FakeTelegram, workdir: Path, *, paced: bool) -> BotProcess:
     database_url = f"sqlite:///{workdir / 'bench.db'}"
-    env = _clean_env()
+    env = common.clean_env()
     env.update(
         PARLEY_DATABASE_URL=database_url,
         PARLEY_QUESTIONNAIRE=str(QUESTIONNAIRE),
@@ -338,10 +250,7 @@ def start_parley(fake: FakeTelegram, workdir: Path, *, paced: bool) -> BotProces
     )
     command = [str(PARLEY), "run"] if paced else [sys.executable, "-c", PARLEY_UNPACED]
     log_path = workdir / "parley.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            command, env=env, cwd=workdir, stdin=subprocess.DEVNULL, stdout=log, stderr=log
-        )
+    proc = common.spawn(command, env, workdir, log_path)
     return BotProcess("Parley", proc, log_path, workdir, database_url=database_url)
 
 
@@ -362,10 +271,7 @@ def start_plain(fake: FakeTelegram, workdir: Path, *, rate_limiter: bool) -> Bot
     if rate_limiter:
         command.append("--rate-limiter")
     log_path = workdir / "plain.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            command, env=_clean_env(), cwd=workdir, stdin=subprocess.DEVNULL, stdout=log, stderr=log
-        )
+    proc = common.spawn(command, common.clean_env(), workdir, log_path)
     return BotProcess("plain PTB", proc, log_path, workdir, pickle_path=pickle_path)
 
 
@@ -413,51 +319,25 @@ def wait_ready(fake: FakeTelegram, bot: BotProcess, timeout: float = 60.0) -> No
 
 
 def check_parley(database_url: str, expected: dict[int, dict[str, Any]], actions: int) -> str:
-    engine = make_engine(database_url)
+    records = common.parley_records(database_url, "telegram")
+    runs = {int(uid): run for uid, run in records.runs.items()}
     problems: list[str] = []
-    try:
-        with engine.connect() as c:
-            runs = {
-                int(uid): (run_id, status)
-                for uid, run_id, status in c.execute(
-                    select(Identity.external_id, Run.id, Run.status)
-                    .join(Run, Run.stakeholder_id == Identity.stakeholder_id)
-                    .where(Identity.platform == "telegram")
-                )
-            }
-            answers = c.execute(select(Answer.run_id, Answer.item_id, Answer.value)).all()
-            history = Counter(
-                (run_id, item)
-                for run_id, item in c.execute(select(AnswerChange.run_id, AnswerChange.item_id))
-            )
-            events = c.execute(select(func.count()).select_from(ReceivedEvent)).scalar_one()
-    finally:
-        engine.dispose()
-    stored: dict[int, dict[str, Any]] = {}
-    counts = Counter((run_id, item) for run_id, item, _ in answers)
-    for run_id, item, value in answers:
-        stored.setdefault(run_id, {})[item] = value
     for uid, want in expected.items():
         if uid not in runs:
             problems.append(f"{uid}: no run")
             continue
         run_id, status = runs[uid]
-        got = {k: v for k, v in stored.get(run_id, {}).items() if k in want}
+        got = {k: v for k, v in records.stored.get(run_id, {}).items() if k in want}
         if status != "completed":
             problems.append(f"{uid}: run {status}")
         if got != want:
             problems.append(f"{uid}: answers {got} != {want}")
-        for item in want:
-            if counts[(run_id, item)] != 1 or history[(run_id, item)] != 1:
-                problems.append(
-                    f"{uid}: {item} stored {counts[(run_id, item)]}x, "
-                    f"history {history[(run_id, item)]}x"
-                )
+        problems += records.not_once(str(uid), run_id, want)
     if len(runs) != len(expected):
         problems.append(f"{len(runs)} runs for {len(expected)} stakeholders")
-    if events != actions:
-        problems.append(f"{events} inbound events recorded for {actions} updates")
-    return _verdict(problems, f"{len(expected)} runs completed, every answer stored once")
+    if records.events != actions:
+        problems.append(f"{records.events} inbound events recorded for {actions} updates")
+    return common.verdict(problems, f"{len(expected)} runs completed, every answer stored once")
 
 
 def check_plain(pickle_path: Path, expected: dict[int, dict[str, Any]]) -> str:
@@ -474,14 +354,7 @@ def check_plain(pickle_path: Path, expected: dict[int, dict[str, Any]]) -> str:
             problems.append(f"{uid}: answers {got} != {want}")
         if (uid, uid) in ongoing:
             problems.append(f"{uid}: conversation still in state {ongoing[(uid, uid)]!r}")
-    return _verdict(problems, f"{len(expected)} conversations ended, answers in the pickle")
-
-
-def _verdict(problems: list[str], ok: str) -> str:
-    if not problems:
-        return f"ok ({ok})"
-    more = f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
-    return "FAILED: " + "; ".join(problems[:3]) + more
+    return common.verdict(problems, f"{len(expected)} conversations ended, answers in the pickle")
 
 
 # --- one trial -------------------------------------------------------------------------------
@@ -554,31 +427,15 @@ def combine(results: list[Result]) -> list[Result]:
     return combined
 
 
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-@contextlib.contextmanager
-def workspace(keep: bool) -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix="parley-tg-bench-"))
-    try:
-        yield path
-    finally:
-        if keep:
-            print(f"  (kept {path})", flush=True)
-        else:
-            shutil.rmtree(path, ignore_errors=True)
-
-
 def trial(args: argparse.Namespace, mode: str, bot_name: str, users: int) -> Result:
     limited = mode == "limited"
     survey = plain.load_survey(QUESTIONNAIRE)
     plans = {uid: script(uid, survey) for uid in range(FIRST_USER_ID, FIRST_USER_ID + users)}
     expected = {uid: answers for uid, (_, answers) in plans.items()}
-    with workspace(args.keep) as workdir, FakeTelegram(enforce_rate_limits=limited) as fake:
+    with (
+        common.workspace(args.keep, "parley-tg-bench-") as workdir,
+        FakeTelegram(enforce_rate_limits=limited) as fake,
+    ):
         widen_backlog(fake)
         overflows_before = listen_overflows()
         if bot_name == "parley":
@@ -603,7 +460,7 @@ def trial(args: argparse.Namespace, mode: str, bot_name: str, users: int) -> Res
             answered = {c.id: c.answered_at for c in fake.callbacks}
         finally:
             if spy is not None:
-                _stop_py_spy(spy)
+                common.stop_py_spy(spy)
             bot.stop()
         if bot.database_url is not None:
             actions = sum(w.actions for w in walks)
@@ -624,9 +481,7 @@ def trial(args: argparse.Namespace, mode: str, bot_name: str, users: int) -> Res
     intake = [a - p for p, a, _ in presses]
     outbound = [r - a for _, a, r in presses]
     updates = sum(len(w.latencies) for w in walks)
-    starts = [w.first_action for w in walks if w.first_action is not None]
-    ends = [w.last_reply for w in walks if w.last_reply is not None]
-    seconds = max(ends) - min(starts) if starts and ends else float("nan")
+    seconds = common.active_seconds(walks)
     return Result(
         mode=mode,
         bot="Parley" if bot_name == "parley" else "plain PTB",
@@ -636,11 +491,17 @@ def trial(args: argparse.Namespace, mode: str, bot_name: str, users: int) -> Res
         updates=updates,
         seconds=seconds,
         updates_per_s=updates / seconds if seconds else float("nan"),
-        p50_ms=1000 * percentile(latencies, 0.50),
-        p95_ms=1000 * percentile(latencies, 0.95),
+        p50_ms=1000 * common.percentile(latencies, 0.50),
+        p95_ms=1000 * common.percentile(latencies, 0.95),
         max_ms=1000 * max(latencies, default=float("nan")),
-        press_to_ack_ms=(1000 * percentile(intake, 0.5), 1000 * percentile(intake, 0.95)),
-        ack_to_next_ms=(1000 * percentile(outbound, 0.5), 1000 * percentile(outbound, 0.95)),
+        press_to_ack_ms=(
+            1000 * common.percentile(intake, 0.5),
+            1000 * common.percentile(intake, 0.95),
+        ),
+        ack_to_next_ms=(
+            1000 * common.percentile(outbound, 0.5),
+            1000 * common.percentile(outbound, 0.95),
+        ),
         bot_cpu_ms_per_update=1000 * (cpu_after - cpu_before) / max(updates, 1),
         harness_cpu_s=harness_after - harness_before,
         http_429=http_429,
@@ -682,37 +543,11 @@ async def drive(
 
 
 def _start_py_spy(directory: Path, bot: BotProcess, mode: str) -> subprocess.Popen[bytes] | None:
-    py_spy = Path(sys.executable).with_name("py-spy")
-    if not py_spy.exists():
-        print("  (py-spy not found next to the interpreter: not profiling)")
-        return None
-    directory.mkdir(parents=True, exist_ok=True)
     output = directory / f"parley-{mode}.txt"
-    return subprocess.Popen(
-        [
-            *(str(py_spy), "record", "--pid", str(bot.proc.pid), "--rate", "200"),
-            *("--format", "raw", "--output", str(output), "--nonblocking"),
-        ],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=(directory / f"py-spy-{mode}.log").open("wb"),
-    )
-
-
-def _stop_py_spy(spy: subprocess.Popen[bytes]) -> None:
-    spy.send_signal(signal.SIGINT)
-    try:
-        spy.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        spy.kill()
-        spy.wait(timeout=5)
+    return common.start_py_spy(bot.proc.pid, output, directory / f"py-spy-{mode}.log")
 
 
 # --- reporting -------------------------------------------------------------------------------
-
-
-def _ms(value: float) -> str:
-    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
 
 
 def table(results: list[Result]) -> str:
@@ -725,7 +560,7 @@ def table(results: list[Result]) -> str:
         each = " / ".join(f"{x:.0f}" for x in r.rounds) if len(r.rounds) > 1 else ""
         lines.append(
             f"| {r.mode} | {r.bot} | {r.setup} | {r.users} | {r.updates_per_s:.1f} | {each} "
-            f"| {_ms(r.p50_ms)} | {_ms(r.p95_ms)} | {_ms(r.max_ms)} "
+            f"| {common.ms(r.p50_ms)} | {common.ms(r.p95_ms)} | {common.ms(r.max_ms)} "
             f"| {r.bot_cpu_ms_per_update:.2f} | {r.http_429} | {r.completed}/{r.users} "
             f"| {'ok' if r.stored.startswith('ok') else 'FAILED'} |"
         )
@@ -739,9 +574,10 @@ def breakdown(results: list[Result]) -> str:
         "|---|---|---|---|",
     ]
     for r in results:
+        intake, outbound = r.press_to_ack_ms, r.ack_to_next_ms
         lines.append(
-            f"| {r.mode} | {r.bot} | {_ms(r.press_to_ack_ms[0])} / {_ms(r.press_to_ack_ms[1])} "
-            f"| {_ms(r.ack_to_next_ms[0])} / {_ms(r.ack_to_next_ms[1])} |"
+            f"| {r.mode} | {r.bot} | {common.ms(intake[0])} / {common.ms(intake[1])} "
+            f"| {common.ms(outbound[0])} / {common.ms(outbound[1])} |"
         )
     return "\n".join(lines)
 
@@ -766,28 +602,11 @@ def ratios(results: list[Result]) -> list[str]:
 def environment() -> str:
     import telegram
 
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--", "bot", "storage", "conversations"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    return (
-        f"commit {commit or '?'}{' (product code modified)' if dirty else ''}; "
-        f"Python {platform.python_version()}, python-telegram-bot {telegram.__version__}, "
-        f"{os.cpu_count()} CPUs, {platform.system()} {platform.release()}; "
-        f"load average {_load()}"
-    )
+    return common.environment(f"python-telegram-bot {telegram.__version__}", _load())
 
 
 def _load() -> str:
-    try:
-        return " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "?"
+    return common.load_average(all_three=True)
 
 
 def main() -> None:
@@ -828,8 +647,8 @@ def main() -> None:
                 result = trial(args, mode, bot_name, users)
                 results.append(result)
                 print(
-                    f"  {result.updates_per_s:.1f} updates/s, p50 {_ms(result.p50_ms)} ms, "
-                    f"p95 {_ms(result.p95_ms)} ms, {result.completed}/{users} completed, "
+                    f"  {result.updates_per_s:.1f} updates/s, p50 {common.ms(result.p50_ms)} ms, "
+                    f"p95 {common.ms(result.p95_ms)} ms, {result.completed}/{users} completed, "
                     f"stored: {result.stored}",
                     flush=True,
                 )
@@ -845,7 +664,7 @@ def main() -> None:
         print(line)
     print(f"\ntotal {time.monotonic() - started:.0f} s; load average {_load()}")
     if args.json:
-        args.json.write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")
+        common.write_json(args.json, results)
     failed = any(r.completed != r.users or not r.stored.startswith("ok") for r in results)
     raise SystemExit(1 if failed else 0)
 
