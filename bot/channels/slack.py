@@ -54,9 +54,10 @@ _PERMANENT = frozenset(
 
 
 def slack_pacing() -> PacingRules:
-    """chat.postMessage: about 1 message/s per conversation (bursts tolerated); tiers overall."""
+    """chat.postMessage: about 1 message/s per conversation (bursts tolerated). Slack states
+    no fixed workspace-wide figure for it; 50/s keeps a fan-out from being a flood."""
     return PacingRules(
-        overall=RateLimit(20.0, burst=20.0),
+        overall=RateLimit(50.0, burst=50.0),
         direct=RateLimit(0.95, burst=2.0),
         group=RateLimit(0.95, burst=2.0),
     )
