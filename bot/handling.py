@@ -156,7 +156,7 @@ class Handler:
         if stakeholder is None:
             said = Say(translate(refusal, event.language or self.book.current.default_language))
             return Handled(event, self._enqueue(session, event, [said], None, now))
-        run = repository.run_for(session, stakeholder.id, self.book.current.id)
+        run = repository.current_run(session, stakeholder.id, self.book.current.id)
         if run is None:
             q = self.book.current
             address = event.address

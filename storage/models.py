@@ -19,6 +19,7 @@ from storage.types import UTCDateTime, json_document
 
 __all__ = [
     "ANSWER_STATES",
+    "OPEN_STATUSES",
     "OUTBOX_STATUSES",
     "SCHEDULED_SEND_KINDS",
     "SCHEDULED_SEND_STATUSES",
@@ -41,6 +42,9 @@ ANSWER_STATES = ("answered", "skipped", "not_applicable")
 """The values of `conversations.run.AnswerState`, frozen here as the schema's CHECK."""
 
 OUTBOX_STATUSES = ("pending", "sent", "failed")
+
+OPEN_STATUSES = ("invited", "consenting", "in_progress", "paused")
+"""Run statuses that still expect answers (`conversations.run.RunStatus.is_open`)."""
 
 SCHEDULED_SEND_KINDS = ("followup", "nudge")
 SCHEDULED_SEND_STATUSES = ("pending", "done", "missed", "cancelled")

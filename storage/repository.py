@@ -30,7 +30,14 @@ from storage.answers import (
     record_answers_many,
 )
 from storage.errors import IdentityTaken, QuestionnaireChanged
-from storage.models import Identity, ReceivedEvent, Run, Stakeholder, StoredQuestionnaire
+from storage.models import (
+    OPEN_STATUSES,
+    Identity,
+    ReceivedEvent,
+    Run,
+    Stakeholder,
+    StoredQuestionnaire,
+)
 from storage.outbox import (
     OutboxBatch,
     claim_outbox,
@@ -261,6 +268,22 @@ def run_for(
         Run.wave == wave,
     )
     return session.scalars(statement).one_or_none()
+
+
+def current_run(session: Session, stakeholder_id: int, questionnaire_key: str) -> Run | None:
+    """The run a message from this person continues: their newest open follow-up (another
+    wave, started by the scheduler), else their run of the main questionnaire."""
+    follow_up = session.scalars(
+        select(Run)
+        .where(
+            Run.stakeholder_id == stakeholder_id,
+            Run.wave != "main",
+            Run.status.in_(OPEN_STATUSES),
+        )
+        .order_by(Run.created_at.desc(), Run.id.desc())
+        .limit(1)
+    ).first()
+    return follow_up or run_for(session, stakeholder_id, questionnaire_key)
 
 
 def create_run(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -29,6 +29,7 @@ from sqlalchemy import (
     case,
     insert,
     literal,
+    or_,
     select,
     tuple_,
     update,
@@ -39,7 +40,7 @@ from sqlalchemy.orm import Session
 
 from conversations.run import RunStatus
 from storage.errors import StaleDataError
-from storage.models import Identity, ReceivedEvent, Run, Stakeholder
+from storage.models import OPEN_STATUSES, Identity, ReceivedEvent, Run, Stakeholder
 from storage.types import UTCDateTime
 from storage.upsert import insert_for, table_of
 
@@ -142,7 +143,8 @@ def participants(
         statement = statements["participants"]
         parameters["identities"] = keys
     found: dict[tuple[str, str], Participant] = {}
-    for row in session.connection().execute(statement, parameters):
+    rows = sorted(session.connection().execute(statement, parameters), key=_preference)
+    for row in rows:  # least preferred first: the preferred run overwrites it
         run = None
         if row.run_id is not None:
             run = RunHeader(
@@ -155,6 +157,12 @@ def participants(
             )
         found[(row.platform, row.external_id)] = Participant(row.stakeholder_id, row.language, run)
     return found
+
+
+def _preference(row: Any) -> tuple[bool, Any, int]:
+    """An open follow-up (another wave) wins over the main run; the newest one wins."""
+    follow_up = row.run_id is not None and row.wave != "main"
+    return (follow_up, row.created_at or datetime.min.replace(tzinfo=UTC), row.run_id or 0)
 
 
 def enrol(
@@ -307,6 +315,7 @@ def _build(session: Session) -> dict[str, Executable]:
             runs.c.status,
             runs.c.version_id,
             runs.c.created_at,
+            runs.c.wave,
         )
         .select_from(identities)
         .join(stakeholders, stakeholders.c.id == identities.c.stakeholder_id)
@@ -314,8 +323,13 @@ def _build(session: Session) -> dict[str, Executable]:
             runs,
             and_(
                 runs.c.stakeholder_id == stakeholders.c.id,
-                runs.c.questionnaire_key == bindparam("questionnaire_key"),
-                runs.c.wave == bindparam("wave"),
+                or_(
+                    and_(
+                        runs.c.questionnaire_key == bindparam("questionnaire_key"),
+                        runs.c.wave == bindparam("wave"),
+                    ),
+                    and_(runs.c.wave != bindparam("wave"), runs.c.status.in_(OPEN_STATUSES)),
+                ),
             ),
         )
     )

@@ -15,9 +15,10 @@ from bot.handling import Access, Handler
 from bot.invites import issue_telegram_invites
 from bot.questionnaires import QuestionnaireBook
 from bot.roster import RosterError, import_roster, read_roster
+from bot.starting import begin_run
 from conversations.inputs import Begin, Input, Reply
 from conversations.messages import message_from_dict
-from storage import UnitOfWork
+from storage import UnitOfWork, repository
 from storage.models import Identity, OutboxRow, Run, Stakeholder
 
 ROOT = Path(__file__).parents[2]
@@ -207,3 +208,32 @@ def test_one_person_two_platforms_one_run(
 
 def label_of(book: QuestionnaireBook, item_id: str) -> str:
     return book.current.item(item_id).label.get("en")
+
+
+@pytest.mark.parametrize("batched", [True, False], ids=["together", "one-by-one"])
+def test_replies_go_to_an_open_follow_up_run_not_the_main_one(
+    session_factory: Factory, book: QuestionnaireBook, batched: bool
+) -> None:
+    checkin = QuestionnaireBook.from_file(ROOT / "examples" / "check-in.yaml")
+    handle = handler(session_factory, book, open_enrollment=True)
+    for said_text in ("hello", "I agree", "1"):  # main run: consent, then org_type
+        handle.handle(tg("41", Reply(said_text)))
+    with UnitOfWork(session_factory) as uow:
+        checkin.store_current(uow.session)
+        person = repository.stakeholder_for_identity(uow.session, "telegram", "41")
+        assert person is not None
+        begin_run(uow.session, checkin.current, person.id, "en", "telegram", "41", NOW,
+                  wave="checkin:2027-01-15")  # fmt: skip
+        uow.commit()
+    reply = tg("41", Reply("I agree"))
+    if batched:
+        handle.handle(reply)
+    else:
+        with UnitOfWork(session_factory) as uow:
+            handle._handle_isolated(uow.session, reply)
+            uow.commit()
+    with UnitOfWork(session_factory) as uow:
+        runs = {r.wave: r for r in uow.session.scalars(select(Run))}
+    assert runs["checkin:2027-01-15"].status == "in_progress"
+    assert runs["main"].state["cursor"] == "province", "the main run did not move"
+    assert set(runs["main"].state["answers"]) == {"org_type"}
