@@ -59,9 +59,9 @@ from bot.timing import QuietHours, TimingError, next_allowed
 from conversations.catalog import translate
 from conversations.inputs import CommandName
 from conversations.messages import Ask, AskStyle, Option, message_to_dict
-from conversations.run import RunState, RunStatus
+from conversations.run import RunState
 from storage import repository, schedules
-from storage.models import Followup, Run, ScheduledSend, Stakeholder
+from storage.models import OPEN_STATUSES, Followup, Run, ScheduledSend, Stakeholder
 from storage.schedules import NewSend
 from storage.unit_of_work import UnitOfWork
 
@@ -87,12 +87,8 @@ NUDGE_ITEM = "nudge"
 """The reminder's item id: its Continue button is a `Begin`, and its message ref stays
 apart from the real question's, so answering later never rewrites the reminder."""
 
-NUDGE_STATUSES = (
-    RunStatus.INVITED.value,
-    RunStatus.CONSENTING.value,
-    RunStatus.IN_PROGRESS.value,
-    RunStatus.PAUSED.value,
-)
+NUDGE_STATUSES = OPEN_STATUSES
+"""A run is nudged while it still expects answers."""
 _JOB_ID = re.compile(r"^(followup|nudge):(\d+)$")
 
 

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from conversations.run import RunStatus
 from storage.types import UTCDateTime, json_document
 
 __all__ = [
@@ -43,8 +44,11 @@ ANSWER_STATES = ("answered", "skipped", "not_applicable")
 
 OUTBOX_STATUSES = ("pending", "sent", "failed")
 
-OPEN_STATUSES = ("invited", "consenting", "in_progress", "paused")
-"""Run statuses that still expect answers (`conversations.run.RunStatus.is_open`)."""
+OPEN_STATUSES = (
+    RunStatus.INVITED.value,
+    *(status.value for status in RunStatus if status.is_open),
+)
+"""Run statuses that still expect answers: not yet opened, or open (`RunStatus.is_open`)."""
 
 SCHEDULED_SEND_KINDS = ("followup", "nudge")
 SCHEDULED_SEND_STATUSES = ("pending", "done", "missed", "cancelled")
