@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import groupby
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import Channel, DeliveryError
@@ -187,7 +186,7 @@ class Dispatcher:
         with UnitOfWork(self.session_factory) as uow:
             now = self.clock()
             rows = repository.due_outbox(uow.session, now, self.batch_size, exclude=sending)
-            waiting = _waiting_for_retry(uow.session, now)
+            waiting = repository.waiting_for_retry(uow.session, now)
             rows = [r for r in rows if r.id < waiting.get((r.channel, r.address), r.id + 1)]
             rows.sort(key=lambda r: (r.channel, r.address, r.id))
             return [self._prepare(uow.session, row) for row in rows]
@@ -271,19 +270,3 @@ class Dispatcher:
                 self._recent.append(row_id)
                 self._done.add(row_id)
             self._settled.notify_all()
-
-
-def _waiting_for_retry(session: Session, now: datetime) -> dict[tuple[str, str], int]:
-    """Per (channel, address), the first row that failed and waits for its retry.
-
-    Later rows to that address are held back until it is sent or given up, so nobody
-    sees question 5 before question 4. A row merely scheduled for later (never tried)
-    holds nothing back. (This belongs in `storage.outbox.due_outbox`.)
-    """
-    statement = (
-        select(OutboxRow.channel, OutboxRow.address, func.min(OutboxRow.id))
-        .where(OutboxRow.status == "pending", OutboxRow.attempts > 0, OutboxRow.not_before > now)
-        .where(OutboxRow.payload["kind"].as_string() != "answered")  # rewrites never block
-        .group_by(OutboxRow.channel, OutboxRow.address)
-    )
-    return {(channel, address): first for channel, address, first in session.execute(statement)}

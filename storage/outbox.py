@@ -37,6 +37,7 @@ __all__ = [
     "mark_retry",
     "mark_sent",
     "outbox_counts",
+    "waiting_for_retry",
 ]
 
 _TABLE = table_of(OutboxRow)
@@ -241,3 +242,19 @@ def _row(
 
 def _clip(error: str) -> str:
     return error if len(error) <= _MAX_ERROR_LENGTH else error[: _MAX_ERROR_LENGTH - 1] + "…"
+
+
+def waiting_for_retry(session: Session, now: datetime) -> dict[tuple[str, str], int]:
+    """Per (channel, address), the first row that failed and waits for its retry.
+
+    Later rows to that address are held back until it is sent or given up, so nobody
+    sees question 5 before question 4. A row merely scheduled for later (never tried)
+    holds nothing back.
+    """
+    statement = (
+        select(OutboxRow.channel, OutboxRow.address, func.min(OutboxRow.id))
+        .where(OutboxRow.status == "pending", OutboxRow.attempts > 0, OutboxRow.not_before > now)
+        .where(OutboxRow.payload["kind"].as_string() != "answered")  # rewrites never block
+        .group_by(OutboxRow.channel, OutboxRow.address)
+    )
+    return {(channel, address): first for channel, address, first in session.execute(statement)}

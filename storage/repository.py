@@ -49,6 +49,7 @@ from storage.outbox import (
     mark_retry,
     mark_sent,
     outbox_counts,
+    waiting_for_retry,
 )
 from storage.turns import (
     Participant,
@@ -98,6 +99,7 @@ __all__ = [
     "stakeholder_for_identity",
     "start_run",
     "store_questionnaire",
+    "waiting_for_retry",
 ]
 
 
