@@ -90,6 +90,7 @@ class SlackChannel:
         self._dm: dict[str, str] = {}
         self._profiles: dict[str, tuple[str | None, str | None]] = {}
         self._stopped = asyncio.Event()
+        self._ready = asyncio.Event()
         self._socket: AsyncSocketModeHandler | None = None
         self._register()
 
@@ -103,6 +104,7 @@ class SlackChannel:
 
     async def start(self, sink: EventSink) -> None:
         self._sink = sink
+        self._ready.set()
         # One HTTP session for every Web API call: without it slack_sdk opens (and tears
         # down) a connection per call, about half of the client's cost under load.
         self.client.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
@@ -161,7 +163,8 @@ class SlackChannel:
             )
 
     async def _submit(self, event: InboundEvent) -> None:
-        assert self._sink is not None, "an event before start()"
+        await self._ready.wait()  # HTTP can deliver before start() has run
+        assert self._sink is not None
         try:
             await self._sink(await self._with_profile(event))
         except Exception:  # already acknowledged: log, never let Slack see a 500

@@ -73,6 +73,7 @@ class TelegramChannel:
         self.pacing = telegram_pacing()
         self._sink: EventSink | None = None
         self._stopped = asyncio.Event()
+        self._ready = asyncio.Event()
 
     @property
     def username(self) -> str:
@@ -80,6 +81,7 @@ class TelegramChannel:
 
     async def start(self, sink: EventSink) -> None:
         self._sink = sink
+        self._ready.set()
         await self._retrying(self.bot.initialize)
         await self._register_commands()
         if self.webhook_url:
@@ -114,8 +116,10 @@ class TelegramChannel:
 
     async def process(self, update: Update, sink: EventSink | None = None) -> None:
         """Handle one update to commit, then answer its button press (if any)."""
-        sink = sink or self._sink
-        assert sink is not None, "process() before start()"
+        if sink is None:
+            await self._ready.wait()  # a webhook can deliver before start() has run
+            sink = self._sink
+        assert sink is not None
         event = to_inbound(update)
         notices: tuple[str, ...] = ()
         if event is not None:
