@@ -7,6 +7,7 @@ bad input schedules nothing. Times are shown in the researcher's zone.
 from __future__ import annotations
 
 import getpass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -30,10 +31,19 @@ from bot.timing import TimingError, parse_zone
 from conversations.loading import load_questionnaire
 from storage import schedules
 
-__all__ = ["add_followup", "cancel", "list_followups"]
+__all__ = [
+    "FollowupRequest",
+    "add_followup",
+    "cancel",
+    "followup_lines",
+    "list_followups",
+    "researcher_zone",
+    "schedule_followup",
+]
 
 
-def _zone(name: str) -> ZoneInfo:
+def researcher_zone(name: str) -> ZoneInfo:
+    """The zone a researcher reads and writes times in; an unknown one names `--zone`."""
     try:
         return parse_zone(name)
     except TimingError as error:
@@ -42,6 +52,18 @@ def _zone(name: str) -> ZoneInfo:
 
 def _shown(instant: datetime, zone: ZoneInfo) -> str:
     return f"{instant.astimezone(zone):%Y-%m-%d %H:%M} {zone.key}"
+
+
+@dataclass(frozen=True)
+class FollowupRequest:
+    """What a researcher asked for, as typed (CLI options or a chat command): who and when."""
+
+    to: str
+    at: str | None = None
+    every: str | None = None
+    starting: str | None = None
+    after: str | None = None
+    wave: str | None = None
 
 
 def add_followup(
@@ -58,26 +80,53 @@ def add_followup(
     wave: str | None,
     now: datetime | None = None,
 ) -> list[str]:
-    moment = now or datetime.now(UTC)
-    researcher_zone = _zone(zone or settings.researcher_time_zone)
+    """`parley followup add`: the questionnaire file and zone from the command line."""
+    researcher = researcher_zone(zone or settings.researcher_time_zone)
     book = QuestionnaireBook.from_file(questionnaire)
     main_key = load_questionnaire(settings.questionnaire).id
-    label = (wave or book.current.id).strip()
+    request = FollowupRequest(to, at, every, starting, after, wave)
+    return schedule_followup(
+        session,
+        book,
+        main_key,
+        request,
+        zone=researcher,
+        created_by=f"cli:{getpass.getuser()}",
+        now=now or datetime.now(UTC),
+    )
+
+
+def schedule_followup(
+    session: Session,
+    book: QuestionnaireBook,
+    main_key: str,
+    request: FollowupRequest,
+    *,
+    zone: ZoneInfo,
+    created_by: str,
+    now: datetime,
+) -> list[str]:
+    """Validate, store the follow-up and its first sends, and say what was scheduled.
+
+    Shared by the CLI and the researcher chat commands, so both refuse the same input
+    with the same message (naming the field) and schedule nothing when they do.
+    """
+    label = (request.wave or book.current.id).strip()
     if not label or len(label) > MAX_WAVE or ":" in label:
         raise FollowupError(f"--wave {label!r}: 1-{MAX_WAVE} characters, no ':'")
-    cohort = parse_cohort(to, main_key)
+    cohort = parse_cohort(request.to, main_key)
     members = schedules.cohort_members(session, cohort)
     if not members:
-        raise FollowupError(f"--to {to}: matches nobody who can be reached")
+        raise FollowupError(f"--to {request.to}: matches nobody who can be reached")
     plan = plan_schedule(
-        at=at,
-        every=every,
-        starting=starting,
-        after=after,
-        zone=researcher_zone,
+        at=request.at,
+        every=request.every,
+        starting=request.starting,
+        after=request.after,
+        zone=zone,
         member_zones=[zone_of(person) for person in members],
         main_questionnaire=main_key,
-        now=moment,
+        now=now,
     )
     book.store_current(session)
     followup = schedules.create_followup(
@@ -87,14 +136,14 @@ def add_followup(
         wave=label,
         cohort=cohort,
         schedule=plan.schedule,
-        created_by=f"cli:{getpass.getuser()}",
-        now=moment,
+        created_by=created_by,
+        now=now,
     )
     if plan.schedule["type"] == "after":
-        sends = after_sends(session, followup, moment)
+        sends = after_sends(session, followup, now)
     else:
-        sends = first_sends(followup, members, moment)
-    created = schedules.schedule_sends(session, sends, moment)
+        sends = first_sends(followup, members, now)
+    created = schedules.schedule_sends(session, sends, now)
     lines = [
         f"follow-up {followup.id}: {book.current.id} v{book.current.version} (wave {label}) "
         f"to {describe_cohort(cohort)}: {len(members)} stakeholder(s), "
@@ -102,9 +151,9 @@ def add_followup(
     ]
     if created:
         first, last = min(r.due_at for r in created), max(r.due_at for r in created)
-        span = _shown(first, researcher_zone)
+        span = _shown(first, zone)
         if last != first:
-            span += f" to {_shown(last, researcher_zone)}"
+            span += f" to {_shown(last, zone)}"
         lines.append(f"first sends: {len(created)}, {span}")
     else:
         lines.append("no sends yet: each is scheduled when its event happens")
@@ -112,16 +161,18 @@ def add_followup(
 
 
 def list_followups(session: Session, settings: Settings, zone: str | None) -> list[str]:
-    researcher_zone = _zone(zone or settings.researcher_time_zone)
+    return followup_lines(session, researcher_zone(zone or settings.researcher_time_zone))
+
+
+def followup_lines(session: Session, zone: ZoneInfo) -> list[str]:
+    """Every follow-up not cancelled, with its next send in `zone` (one line each)."""
     pending = schedules.pending_counts(session)
     lines: list[str] = []
     for followup in schedules.followups(session):
         rows = [
             r for r in schedules.sends_of(session, "followup", followup.id) if r.status == "pending"
         ]
-        upcoming = (
-            f"next {_shown(min(r.due_at for r in rows), researcher_zone)}" if rows else "none due"
-        )
+        upcoming = f"next {_shown(min(r.due_at for r in rows), zone)}" if rows else "none due"
         lines.append(
             f"{followup.id}\t{followup.questionnaire_key} (wave {followup.wave})\t"
             f"{describe_cohort(followup.cohort)}\t{describe_schedule(followup.schedule)}\t"
@@ -130,8 +181,8 @@ def list_followups(session: Session, settings: Settings, zone: str | None) -> li
     return lines or ["no follow-ups scheduled"]
 
 
-def cancel(session: Session, followup_id: int) -> list[str]:
-    cancelled = schedules.cancel_followup(session, followup_id, datetime.now(UTC))
+def cancel(session: Session, followup_id: int, now: datetime | None = None) -> list[str]:
+    cancelled = schedules.cancel_followup(session, followup_id, now or datetime.now(UTC))
     if cancelled is None:
         raise FollowupError(f"follow-up {followup_id} does not exist")
     return [f"follow-up {followup_id} cancelled: {cancelled} pending sends will not be sent"]
