@@ -24,7 +24,7 @@ from bot.channels.base import Channel, DeliveryError
 from bot.pacing import Pacer
 from conversations.messages import Answered, Ask, Message, message_from_dict
 from storage import repository
-from storage.message_refs import message_for_item, remember_message
+from storage.message_refs import AskedAt, messages_for_items, remember_messages
 from storage.models import OutboxRow
 from storage.unit_of_work import UnitOfWork
 
@@ -189,14 +189,17 @@ class Dispatcher:
             waiting = repository.waiting_for_retry(uow.session, now)
             rows = [r for r in rows if r.id < waiting.get((r.channel, r.address), r.id + 1)]
             rows.sort(key=lambda r: (r.channel, r.address, r.id))
-            return [self._prepare(uow.session, row) for row in rows]
-
-    def _prepare(self, session: Session, row: OutboxRow) -> _Due:
-        message = message_from_dict(row.payload)
-        target = None
-        if isinstance(message, Answered) or (isinstance(message, Ask) and message.refresh):
-            target = message_for_item(session, row.channel, row.address, message.item_id)
-        return _Due(row, message, target)
+            messages = [message_from_dict(row.payload) for row in rows]
+            places = {
+                row.id: AskedAt(row.channel, row.address, message.item_id)
+                for row, message in zip(rows, messages, strict=True)
+                if isinstance(message, Answered) or (isinstance(message, Ask) and message.refresh)
+            }
+            targets = messages_for_items(uow.session, set(places.values()))
+            return [
+                _Due(row, message, targets.get(places[row.id]) if row.id in places else None)
+                for row, message in zip(rows, messages, strict=True)
+            ]
 
     async def _send_in_order(self, group: list[_Due]) -> list[_Outcome]:
         """One address's messages, in order; the first failure holds back the rest.
@@ -229,20 +232,25 @@ class Dispatcher:
         return _Outcome(due, platform_id=platform_id)
 
     def _record(self, outcomes: list[_Outcome]) -> list[int]:
-        """Store each outcome; returns the rows that are settled (sent, or failed for good)."""
+        """Store the outcomes in one transaction; returns the rows that are settled (sent,
+        or failed for good). Deliveries are one UPDATE and one upsert of message refs
+        for the whole batch: this runs for every message sent."""
         now = self.clock()
+        delivered = [o for o in outcomes if o.error is None]
         with UnitOfWork(self.session_factory) as uow:
-            settled = [o.due.row.id for o in outcomes if self._record_one(uow.session, o, now)]
+            settled = {o.due.row.id for o in delivered}
+            repository.mark_sent_many(uow.session, settled, now)
+            remember_messages(uow.session, self._asked(delivered), now)
+            for outcome in outcomes:
+                if outcome.error is not None and self._record_failure(uow.session, outcome, now):
+                    settled.add(outcome.due.row.id)
             uow.commit()
-        return settled
+        return [o.due.row.id for o in outcomes if o.due.row.id in settled]
 
-    def _record_one(self, session: Session, outcome: _Outcome, now: datetime) -> bool:
-        error = outcome.error
-        row = outcome.due.row
-        if error is None:
-            repository.mark_sent(session, row.id, now)
-            self._remember(session, outcome, now)
-            return True
+    def _record_failure(self, session: Session, outcome: _Outcome, now: datetime) -> bool:
+        """Retry later, or give up for good (then True: the row is settled)."""
+        error, row = outcome.error, outcome.due.row
+        assert error is not None
         if error.permanent or outcome.attempts >= self.retry.max_attempts:
             log.warning("outbox row %s failed for good: %s", row.id, error)
             repository.mark_failed(session, row.id, str(error))
@@ -252,14 +260,14 @@ class Dispatcher:
         repository.mark_retry(session, row.id, str(error), now + timedelta(seconds=delay))
         return False
 
-    def _remember(self, session: Session, outcome: _Outcome, now: datetime) -> None:
-        """Keep where a question was asked, so its answer can rewrite it later."""
-        message = outcome.due.message
-        if isinstance(message, Ask) and outcome.platform_id is not None:
-            row = outcome.due.row
-            remember_message(
-                session, row.channel, row.address, message.item_id, outcome.platform_id, now
-            )
+    @staticmethod
+    def _asked(delivered: list[_Outcome]) -> list[tuple[AskedAt, str]]:
+        """Where each question was asked, so its answer can rewrite it later."""
+        return [
+            (AskedAt(o.due.row.channel, o.due.row.address, o.due.message.item_id), o.platform_id)
+            for o in delivered
+            if isinstance(o.due.message, Ask) and o.platform_id is not None
+        ]
 
     async def _announce(self, row_ids: list[int]) -> None:
         """Remember recently settled rows for `settled()`; old ones are forgotten."""

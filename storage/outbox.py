@@ -36,6 +36,7 @@ __all__ = [
     "mark_failed",
     "mark_retry",
     "mark_sent",
+    "mark_sent_many",
     "outbox_counts",
     "waiting_for_retry",
 ]
@@ -189,6 +190,23 @@ def claim_outbox(
 def mark_sent(session: Session, outbox_id: int, now: datetime) -> bool:
     """Record a delivery. False if the row was not pending (someone else finished it)."""
     return _finish(session, outbox_id, status="sent", sent_at=now)
+
+
+def mark_sent_many(session: Session, outbox_ids: Collection[int], now: datetime) -> set[int]:
+    """Record many deliveries in one statement; the ids that were still pending.
+
+    The dispatcher's hot path: one UPDATE for every row a group commit settles, instead of
+    one per row (the per-row statements were a third of its time under load).
+    """
+    if not outbox_ids:
+        return set()
+    statement = (
+        update(_TABLE)
+        .where(_TABLE.c.id.in_(list(outbox_ids)), _TABLE.c.status == "pending")
+        .values(attempts=_TABLE.c.attempts + 1, status="sent", sent_at=now)
+        .returning(_TABLE.c.id)
+    )
+    return {int(outbox_id) for outbox_id in session.execute(statement).scalars()}
 
 
 def mark_retry(session: Session, outbox_id: int, error: str, retry_at: datetime) -> bool:

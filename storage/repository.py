@@ -48,6 +48,7 @@ from storage.outbox import (
     mark_failed,
     mark_retry,
     mark_sent,
+    mark_sent_many,
     outbox_counts,
     waiting_for_retry,
 )
@@ -85,6 +86,7 @@ __all__ = [
     "mark_failed",
     "mark_retry",
     "mark_sent",
+    "mark_sent_many",
     "outbox_counts",
     "participants",
     "questionnaire_definition",

@@ -37,6 +37,7 @@ from storage import (
     mark_failed,
     mark_retry,
     mark_sent,
+    mark_sent_many,
     outbox_counts,
     questionnaire_definition,
     record_answers,
@@ -46,6 +47,7 @@ from storage import (
     stakeholder_for_identity,
     store_questionnaire,
 )
+from storage.message_refs import AskedAt, messages_for_items, remember_messages
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 Factory = sessionmaker[Session]
@@ -364,6 +366,50 @@ def test_marking_moves_messages_between_pending_sent_and_failed(session_factory:
     assert (rows[retried].attempts, rows[retried].last_error) == (1, "429 Too Many Requests")
     assert rows[failed].status == "failed" and rows[failed].sent_at is None
     assert len(rows[failed].last_error or "") <= 2000
+
+
+def test_many_deliveries_are_marked_at_once_and_only_pending_ones(
+    session_factory: Factory,
+) -> None:
+    with UnitOfWork(session_factory) as uow:
+        ids = [enqueue(uow.session, "console", "me", {"n": n}, now=NOW) for n in range(4)]
+        mark_failed(uow.session, ids[3], "gone")
+        uow.commit()
+
+    with UnitOfWork(session_factory) as uow:
+        assert mark_sent_many(uow.session, ids, NOW) == set(ids[:3])
+        assert mark_sent_many(uow.session, ids, NOW) == set()  # a second time: nothing
+        assert mark_sent_many(uow.session, [], NOW) == set()
+        uow.commit()
+
+    with UnitOfWork(session_factory) as uow:
+        rows = {r.id: r for r in uow.session.scalars(select(OutboxRow))}
+    assert [(rows[i].status, rows[i].attempts, rows[i].sent_at) for i in ids[:3]] == [
+        ("sent", 1, NOW)
+    ] * 3
+    assert rows[ids[3]].status == "failed"
+
+
+def test_question_messages_are_remembered_in_bulk_and_the_latest_wins(
+    session_factory: Factory,
+) -> None:
+    q1, q2, q1_elsewhere = (
+        AskedAt("telegram", "42", "q1"),
+        AskedAt("telegram", "42", "q2"),
+        AskedAt("slack", "42", "q1"),
+    )
+    with UnitOfWork(session_factory) as uow:
+        remember_messages(uow.session, [(q1, "100"), (q2, "101"), (q1, "102")], NOW)
+        remember_messages(uow.session, [], NOW)
+        uow.commit()
+    with UnitOfWork(session_factory) as uow:
+        remember_messages(uow.session, [(q2, "200"), (q1_elsewhere, "7")], NOW)
+        uow.commit()
+
+    with UnitOfWork(session_factory) as uow:
+        found = messages_for_items(uow.session, {q1, q2, q1_elsewhere, AskedAt("x", "1", "q")})
+        assert messages_for_items(uow.session, set()) == {}
+    assert found == {q1: "102", q2: "200", q1_elsewhere: "7"}
 
 
 def test_outbox_counts_start_at_zero(session_factory: Factory) -> None:
