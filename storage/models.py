@@ -20,6 +20,11 @@ from storage.types import UTCDateTime, json_document
 
 __all__ = [
     "ANSWER_STATES",
+    "GROUP_RESPONSES",
+    "GROUP_SEND_KINDS",
+    "GROUP_STATUSES",
+    "POLL_CHOICES",
+    "POLL_STATUSES",
     "OPEN_STATUSES",
     "OUTBOX_STATUSES",
     "SCHEDULED_SEND_KINDS",
@@ -27,14 +32,20 @@ __all__ = [
     "Answer",
     "AnswerChange",
     "Base",
+    "DiscussionGroup",
     "Followup",
+    "GroupInvitee",
     "Identity",
     "Invite",
     "MessageRef",
     "OutboxRow",
+    "PollInvitee",
+    "PollSlot",
+    "PollVote",
     "ReceivedEvent",
     "Run",
     "ScheduledSend",
+    "SchedulingPoll",
     "Stakeholder",
     "StoredQuestionnaire",
 ]
@@ -50,7 +61,9 @@ OPEN_STATUSES = (
 )
 """Run statuses that still expect answers: not yet opened, or open (`RunStatus.is_open`)."""
 
-SCHEDULED_SEND_KINDS = ("followup", "nudge")
+GROUP_SEND_KINDS = ("group_invite", "group_reminder", "poll_invite")
+"""Discussion-group sends (#5): an invitation, a T-24h/T-1h reminder, a find-a-time poll."""
+SCHEDULED_SEND_KINDS = ("followup", "nudge", *GROUP_SEND_KINDS)
 SCHEDULED_SEND_STATUSES = ("pending", "done", "missed", "cancelled")
 
 _NAMING = {
@@ -304,3 +317,113 @@ class ScheduledSend(Base):
     status: Mapped[str] = mapped_column(sa.String(16), server_default="pending")
     created_at: Mapped[datetime]
     done_at: Mapped[datetime | None]
+
+
+# -- discussion groups (#5) -------------------------------------------------------------
+
+GROUP_STATUSES = ("scheduled", "cancelled")
+GROUP_RESPONSES = ("none", "yes", "maybe", "no", "waitlisted")
+"""An invitee's answer; `waitlisted` is a Yes that came when the session was full."""
+POLL_STATUSES = ("open", "confirmed", "cancelled")
+POLL_CHOICES = ("yes", "maybe")
+
+
+class DiscussionGroup(Base):
+    """A researcher's discussion session: when, where, how many; invitees are rows below.
+
+    `sequence` is the calendar revision (RFC 5546 SEQUENCE): each reschedule bumps it, so
+    calendars replace the entry, and the reminder rows of a revision are told apart.
+    `capacity` None means no limit.
+    """
+
+    __tablename__ = "discussion_groups"
+    __table_args__ = (sa.CheckConstraint(_in("status", GROUP_STATUSES), name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    start_at: Mapped[datetime]
+    duration_minutes: Mapped[int] = mapped_column(sa.Integer)
+    time_zone: Mapped[str] = mapped_column(sa.String(64))
+    location: Mapped[str] = mapped_column(sa.String(500))
+    capacity: Mapped[int | None] = mapped_column(sa.Integer)
+    status: Mapped[str] = mapped_column(sa.String(16), server_default="scheduled")
+    sequence: Mapped[int] = mapped_column(sa.Integer, server_default=sa.text("0"))
+    poll_id: Mapped[int | None] = mapped_column(sa.Integer)
+    created_by: Mapped[str] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class GroupInvitee(Base):
+    """One invitee of a group and their RSVP; `updated_at` orders the waitlist."""
+
+    __tablename__ = "group_invitees"
+    __table_args__ = (
+        sa.UniqueConstraint("group_id", "stakeholder_id"),
+        sa.CheckConstraint(_in("response", GROUP_RESPONSES), name="response"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(sa.ForeignKey("discussion_groups.id"))
+    stakeholder_id: Mapped[int] = mapped_column(sa.ForeignKey("stakeholders.id"))
+    response: Mapped[str] = mapped_column(sa.String(16), server_default="none")
+    updated_at: Mapped[datetime]
+
+
+class SchedulingPoll(Base):
+    """Find a time: a group to be, offered as 2-6 candidate slots; confirmed into a group."""
+
+    __tablename__ = "group_polls"
+    __table_args__ = (sa.CheckConstraint(_in("status", POLL_STATUSES), name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    duration_minutes: Mapped[int] = mapped_column(sa.Integer)
+    time_zone: Mapped[str] = mapped_column(sa.String(64))
+    location: Mapped[str] = mapped_column(sa.String(500))
+    capacity: Mapped[int | None] = mapped_column(sa.Integer)
+    status: Mapped[str] = mapped_column(sa.String(16), server_default="open")
+    group_id: Mapped[int | None] = mapped_column(sa.ForeignKey("discussion_groups.id"))
+    created_by: Mapped[str] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime]
+
+
+class PollSlot(Base):
+    """A candidate start; `number` (1-6) is what buttons and `poll confirm` name."""
+
+    __tablename__ = "group_poll_slots"
+    __table_args__ = (sa.UniqueConstraint("poll_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = mapped_column(sa.ForeignKey("group_polls.id"))
+    number: Mapped[int] = mapped_column(sa.Integer)
+    start_at: Mapped[datetime]
+
+
+class PollInvitee(Base):
+    """Who was asked; `submitted_at` is set when they pressed Done."""
+
+    __tablename__ = "group_poll_invitees"
+    __table_args__ = (sa.UniqueConstraint("poll_id", "stakeholder_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = mapped_column(sa.ForeignKey("group_polls.id"))
+    stakeholder_id: Mapped[int] = mapped_column(sa.ForeignKey("stakeholders.id"))
+    submitted_at: Mapped[datetime | None]
+
+
+class PollVote(Base):
+    """A slot that works for an invitee: `yes`, or `maybe` (if need be)."""
+
+    __tablename__ = "group_poll_votes"
+    __table_args__ = (
+        sa.UniqueConstraint("poll_id", "stakeholder_id", "slot_number"),
+        sa.CheckConstraint(_in("choice", POLL_CHOICES), name="choice"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = mapped_column(sa.ForeignKey("group_polls.id"))
+    stakeholder_id: Mapped[int] = mapped_column(sa.ForeignKey("stakeholders.id"))
+    slot_number: Mapped[int] = mapped_column(sa.Integer)
+    choice: Mapped[str] = mapped_column(sa.String(8))
+    updated_at: Mapped[datetime]
