@@ -146,9 +146,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute(
-        sa.text(f"DELETE FROM scheduled_sends WHERE NOT ({_in('kind', _OLD_KINDS)})")
-    )
+    op.execute(sa.text(f"DELETE FROM scheduled_sends WHERE NOT ({_in('kind', _OLD_KINDS)})"))
     _set_kinds(_OLD_KINDS)
     for table in (
         "group_poll_votes",
