@@ -11,6 +11,7 @@ __all__ = [
     "Answered",
     "Ask",
     "AskStyle",
+    "Attachment",
     "Message",
     "Notice",
     "Option",
@@ -81,7 +82,20 @@ class Notice:
     text: str
 
 
-Message = Say | Ask | Answered | Notice
+@dataclass(frozen=True)
+class Attachment:
+    """A small text file sent as a document (a calendar `.ics`), with a caption.
+
+    `content` is text so the outbox keeps it as JSON; channels encode it as UTF-8.
+    """
+
+    filename: str
+    media_type: str
+    content: str
+    caption: str = ""
+
+
+Message = Say | Ask | Answered | Notice | Attachment
 
 
 def message_to_dict(message: Message) -> dict[str, object]:
@@ -108,6 +122,14 @@ def message_to_dict(message: Message) -> dict[str, object]:
             "question": message.question,
             "display": message.display,
         }
+    if isinstance(message, Attachment):
+        return {
+            "kind": "attachment",
+            "filename": message.filename,
+            "media_type": message.media_type,
+            "content": message.content,
+            "caption": message.caption,
+        }
     return {"kind": "notice" if isinstance(message, Notice) else "say", "text": message.text}
 
 
@@ -131,6 +153,8 @@ def message_from_dict(data: Mapping[str, Any]) -> Message:
         return Answered(data["item_id"], data["question"], data["display"])
     if kind == "notice":
         return Notice(data["text"])
+    if kind == "attachment":
+        return Attachment(data["filename"], data["media_type"], data["content"], data["caption"])
     if kind == "say":
         return Say(data["text"])
     raise ValueError(f"unknown message kind {kind!r}")

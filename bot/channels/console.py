@@ -14,7 +14,7 @@ from typing import TextIO
 
 from bot.channels.base import EventSink, InboundEvent
 from conversations.inputs import Begin, Input, Reply
-from conversations.messages import Answered, Ask, AskStyle, Message, Notice, Say
+from conversations.messages import Answered, Ask, AskStyle, Attachment, Message, Notice, Say
 
 __all__ = ["ConsoleChannel", "render"]
 
@@ -105,6 +105,8 @@ def render(message: Message) -> str:
         return f"  ✓ {message.display}"
     if isinstance(message, Notice):
         return f"({message.text})"
+    if isinstance(message, Attachment):
+        return f"[{message.filename}] {message.caption}\n{message.content.rstrip()}".lstrip()
     if isinstance(message, Say):
         return message.text
     raise TypeError(f"not a message: {message!r}")

@@ -194,6 +194,8 @@ class SlackChannel:
             channel = await self._dm_channel(address)
             await self.client.chat_postEphemeral(channel=channel, user=address, text=rendered.text)
             return None
+        if rendered.file is not None:
+            return await self._upload(address, rendered)
         if rendered.edit and target is not None:
             target_channel, ts = target.split("|", 1)
             await self.client.chat_update(
@@ -212,6 +214,20 @@ class SlackChannel:
             self._dm[address] = str(reply["channel"])
             posted = f"{reply['channel']}|{reply['ts']}"
         return posted
+
+    async def _upload(self, user: str, rendered: SlackMessage) -> str | None:
+        """A file into the DM (getUploadURLExternal, upload, completeUploadExternal)."""
+        document = rendered.file
+        assert document is not None
+        reply = await self.client.files_upload_v2(
+            channel=await self._dm_channel(user),
+            content=document.content.encode(),
+            filename=document.filename,
+            title=document.filename,
+            initial_comment=rendered.text or None,
+        )
+        uploaded = reply.get("file") or {}
+        return str(uploaded.get("id")) if uploaded.get("id") else None
 
     async def _dm_channel(self, user: str) -> str:
         channel = self._dm.get(user)

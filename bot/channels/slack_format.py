@@ -16,7 +16,16 @@ from typing import Any
 from bot.channels.base import InboundEvent
 from bot.channels.telegram_format import callback_data, parse_callback
 from conversations.inputs import Begin, Input, Reply, Submit, Unreadable
-from conversations.messages import Answered, Ask, AskStyle, Message, Notice, Option, Say
+from conversations.messages import (
+    Answered,
+    Ask,
+    AskStyle,
+    Attachment,
+    Message,
+    Notice,
+    Option,
+    Say,
+)
 
 __all__ = [
     "CONTINUE_ACTION",
@@ -54,6 +63,8 @@ class SlackMessage:
     ephemeral: bool = False
     extra: tuple[SlackMessage, ...] = field(default=())
     """Further messages when one would exceed Slack's block or text limits."""
+    file: Attachment | None = None
+    """Upload this file (files_upload_v2) with `text` as its comment, instead of posting."""
 
 
 def escape(text: str) -> str:
@@ -153,6 +164,8 @@ def render(message: Message) -> SlackMessage:
         return SlackMessage(text=text, blocks=_sections(text), edit=True)
     if isinstance(message, Notice):
         return SlackMessage(text=escape(message.text), ephemeral=True)
+    if isinstance(message, Attachment):
+        return SlackMessage(text=_clip(escape(message.caption), MAX_SECTION), file=message)
     if isinstance(message, Say):
         return _split(escape(message.text))
     raise TypeError(f"not a message: {message!r}")

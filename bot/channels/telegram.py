@@ -17,7 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
 
-from telegram import Bot, BotCommand, Message, Update
+from telegram import Bot, BotCommand, InputFile, Message, Update
 from telegram.error import (
     BadRequest,
     Forbidden,
@@ -168,7 +168,22 @@ class TelegramChannel:
                 reply_markup=rendered.keyboard,
             )
             return str(edited.message_id) if isinstance(edited, Message) else target
+        if rendered.document is not None:
+            return await self._send_document(chat_id, rendered)
         return await self._send_new(chat_id, rendered)
+
+    async def _send_document(self, chat_id: int, rendered: Rendered) -> str:
+        """A file as a document (multipart upload), its caption the first chunk of text."""
+        document = rendered.document
+        assert document is not None
+        upload = InputFile(document.content.encode(), filename=document.filename)
+        sent = await self.bot.send_document(
+            chat_id,
+            upload,
+            caption=rendered.chunks[0] if rendered.chunks else None,
+            parse_mode="HTML",
+        )
+        return str(sent.message_id)
 
     async def _send_new(self, chat_id: int, rendered: Rendered) -> str:
         last: Message | None = None

@@ -24,7 +24,16 @@ from conversations.inputs import (
     Toggle,
     Unreadable,
 )
-from conversations.messages import Answered, Ask, AskStyle, Message, Notice, Option, Say
+from conversations.messages import (
+    Answered,
+    Ask,
+    AskStyle,
+    Attachment,
+    Message,
+    Notice,
+    Option,
+    Say,
+)
 
 __all__ = [
     "MAX_CALLBACK_BYTES",
@@ -41,6 +50,7 @@ __all__ = [
 PLATFORM = "telegram"
 MAX_TEXT = 4096
 MAX_CALLBACK_BYTES = 64
+MAX_CAPTION = 1024
 LONG_LABEL = 24
 """Labels longer than this get a row of their own, so they are not cut off on phones."""
 SCALE_ROW = 6
@@ -54,6 +64,8 @@ class Rendered:
     keyboard: InlineKeyboardMarkup | None = None
     edit: bool = False
     """Rewrite the message `target` in place rather than sending a new one."""
+    document: Attachment | None = None
+    """Send this file (`sendDocument`), the first chunk as its caption."""
 
 
 # --- inbound ----------------------------------------------------------------------------
@@ -161,6 +173,9 @@ def render(message: Message) -> Rendered | None:
         return Rendered(split_text(text), None, edit=True)
     if isinstance(message, Notice):
         return None  # shown as the button's toast (answerCallbackQuery) instead
+    if isinstance(message, Attachment):
+        caption = _escape(message.caption)
+        return Rendered(split_text(caption, MAX_CAPTION) if caption else (), document=message)
     if isinstance(message, Say):
         return Rendered(split_text(_escape(message.text)))
     raise TypeError(f"not a message: {message!r}")

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from conversations.catalog import answers, engine, shell
+from conversations.catalog import answers, engine, groups, shell
 
 __all__ = ["LANGUAGES", "MESSAGES", "translate"]
 
 LANGUAGES = ("en", "fr")
 
 MESSAGES: Mapping[str, Mapping[str, str]] = {
-    "en": {**engine.EN, **answers.EN, **shell.EN},
-    "fr": {**engine.FR, **answers.FR, **shell.FR},
+    "en": {**engine.EN, **answers.EN, **shell.EN, **groups.EN},
+    "fr": {**engine.FR, **answers.FR, **shell.FR, **groups.FR},
 }
 
 
