@@ -25,7 +25,7 @@ from bot.pacing import Pacer
 from conversations.messages import Answered, Ask, Message, message_from_dict
 from storage import repository
 from storage.message_refs import AskedAt, messages_for_items, remember_messages
-from storage.models import OutboxRow
+from storage.outbox import DueMessage, due_messages
 from storage.unit_of_work import UnitOfWork
 
 __all__ = ["Dispatcher", "RetryPolicy"]
@@ -49,7 +49,7 @@ class RetryPolicy:
 class _Due:
     """A row to send, with the platform id of the message it rewrites (if any)."""
 
-    row: OutboxRow
+    row: DueMessage
     message: Message
     target: str | None
 
@@ -105,20 +105,24 @@ class Dispatcher:
 
     async def run(self) -> None:
         """Keep every address's queue moving: a new group starts as soon as rows are due,
-        without waiting for other addresses' sends to finish (no batch barrier)."""
+        without waiting for other addresses' sends to finish (no batch barrier).
+
+        One query per wake-up: the wake flag is cleared before looking, so rows committed
+        (or addresses freed) while the query runs make the next wait return at once, and
+        nothing else makes us look again before the poll interval.
+        """
         running: set[asyncio.Task[int]] = set()
         while True:
+            self._wake.clear()
             groups = await self._due_groups()
             for group in groups[: max(0, self.max_groups - len(running))]:
                 task = asyncio.create_task(self._run_group(group))
                 running.add(task)
                 task.add_done_callback(running.discard)
-            if not groups:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.poll_interval)
-                self._wake.clear()
-            elif len(running) >= self.max_groups:
+            if len(running) >= self.max_groups:
                 await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
 
     async def drain_once(self) -> int:
         """Send what is due now and wait for it; returns how many rows were attempted."""
@@ -185,7 +189,7 @@ class Dispatcher:
     def _due(self, sending: frozenset[int] = frozenset()) -> list[_Due]:
         with UnitOfWork(self.session_factory) as uow:
             now = self.clock()
-            rows = repository.due_outbox(uow.session, now, self.batch_size, exclude=sending)
+            rows = due_messages(uow.session, now, self.batch_size, exclude=sending)
             waiting = repository.waiting_for_retry(uow.session, now)
             rows = [r for r in rows if r.id < waiting.get((r.channel, r.address), r.id + 1)]
             rows.sort(key=lambda r: (r.channel, r.address, r.id))

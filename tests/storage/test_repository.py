@@ -48,6 +48,7 @@ from storage import (
     store_questionnaire,
 )
 from storage.message_refs import AskedAt, messages_for_items, remember_messages
+from storage.outbox import DueMessage, due_messages
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 Factory = sessionmaker[Session]
@@ -317,6 +318,12 @@ def test_due_messages_come_oldest_first_within_the_limit(session_factory: Factor
         assert [row.id for row in due_outbox(uow.session, NOW, limit=2)] == [first, rest[0]]
         telegram = due_outbox(uow.session, NOW, limit=10, channel="telegram")
         assert [row.id for row in telegram] == [first, rest[1]]
+        light = due_messages(uow.session, NOW, limit=10, exclude={rest[0]})
+        assert light == [
+            DueMessage(first, "telegram", "42", {"text": "one"}, 0),
+            DueMessage(rest[1], "telegram", "42", {"text": "three"}, 0),
+        ]
+        assert [m.id for m in due_messages(uow.session, NOW, limit=1)] == [first]
 
 
 def test_a_message_is_not_due_before_its_time(session_factory: Factory) -> None:
