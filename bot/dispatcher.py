@@ -18,12 +18,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import groupby
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import Channel, DeliveryError
 from bot.pacing import Pacer
 from conversations.messages import Answered, Ask, Message, message_from_dict
-from storage import repository
+from storage import SQLITE_BEGIN_OPTION, make_session_factory, repository
 from storage.message_refs import AskedAt, messages_for_items, remember_messages
 from storage.outbox import DueMessage, due_messages
 from storage.unit_of_work import UnitOfWork
@@ -78,6 +79,7 @@ class Dispatcher:
         max_groups: int = 256,
     ) -> None:
         self.session_factory = session_factory
+        self._reader = _reading(session_factory)
         self.channels = channels
         self.clock = clock
         self.retry = retry or RetryPolicy()
@@ -187,7 +189,7 @@ class Dispatcher:
                 future.set_result([o.due.row.id for o in outcomes if o.due.row.id in settled])
 
     def _due(self, sending: frozenset[int] = frozenset()) -> list[_Due]:
-        with UnitOfWork(self.session_factory) as uow:
+        with UnitOfWork(self._reader) as uow:
             now = self.clock()
             rows = due_messages(uow.session, now, self.batch_size, exclude=sending)
             waiting = repository.waiting_for_retry(uow.session, now)
@@ -282,3 +284,13 @@ class Dispatcher:
                 self._recent.append(row_id)
                 self._done.add(row_id)
             self._settled.notify_all()
+
+
+def _reading(session_factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Sessions for finding due rows, which only reads: on SQLite a deferred BEGIN, so the
+    look does not queue for the write lock behind the handling transactions (nor hold
+    them up). A snapshot a moment old is harmless: every commit wakes the dispatcher."""
+    bind = session_factory.kw.get("bind")
+    if not isinstance(bind, Engine) or bind.dialect.name != "sqlite":
+        return session_factory
+    return make_session_factory(bind.execution_options(**{SQLITE_BEGIN_OPTION: "DEFERRED"}))
