@@ -49,6 +49,7 @@ __all__ = [
     "response_counts",
     "set_vote",
     "slots",
+    "stakeholders_named",
     "tally",
     "votes_of",
     "waitlist",
@@ -227,6 +228,16 @@ def cancel_sends(
         )
     )
     return int(cast(CursorResult[Any], result).rowcount)
+
+
+def stakeholders_named(session: Session, name: str) -> list[Stakeholder]:
+    """Stakeholders whose name is `name`, ignoring case and surrounding spaces."""
+    statement = (
+        select(Stakeholder)
+        .where(func.lower(Stakeholder.name) == name.strip().lower())
+        .order_by(Stakeholder.id)
+    )
+    return list(session.scalars(statement))
 
 
 # -- polls ----------------------------------------------------------------------------
