@@ -11,7 +11,7 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
@@ -25,13 +25,15 @@ from bot.channels.console import ConsoleChannel
 from bot.channels.slack import SlackChannel
 from bot.channels.telegram import TelegramChannel
 from bot.dispatcher import Dispatcher
-from bot.handling import Access, Handler
+from bot.handling import Access, Handled, Handler
 from bot.home import home_status
 from bot.http import HttpServer, telegram_webhook
 from bot.processing import EventProcessor
 from bot.questionnaires import QuestionnaireBook
+from bot.researcher_commands import Desk, scheduling_command
 from bot.scheduling import Scheduler, Scheduling, parse_quiet_hours
 from bot.settings import Settings
+from conversations.inputs import Reply
 from storage.db import make_engine, make_session_factory
 from storage.migrate import ensure_schema
 from storage.unit_of_work import UnitOfWork
@@ -170,15 +172,16 @@ def build(
         open_enrollment=settings.open_enrollment,
         research_address=settings.research_address,
         researchers=settings.researcher_identities,
+        desk=Desk(settings.researcher_time_zone, settings.questionnaire.parent),
     )
     handler = Handler(session_factory, book, clock, access=access)
     dispatcher = Dispatcher(session_factory, channels, clock)
-    processor = EventProcessor(handler, on_committed=lambda _results: dispatcher.wake())
     scheduler = (
         _scheduler(settings, session_factory, book, clock, dispatcher)
         if settings.scheduler
         else None
     )
+    processor = EventProcessor(handler, on_committed=_after_commit(dispatcher, scheduler))
     return App(
         settings,
         engine,
@@ -207,6 +210,40 @@ def _scheduler(
     grace = timedelta(hours=settings.schedule_grace_hours)
     scheduling = Scheduling(session_factory, book, clock, grace=grace, quiet=quiet)
     return Scheduler(scheduling, settings.database_url, on_enqueued=dispatcher.wake)
+
+
+def _after_commit(
+    dispatcher: Dispatcher, scheduler: Scheduler | None
+) -> Callable[[Sequence[Handled]], None]:
+    """Send what was committed; a researcher's scheduling command also gets its jobs now
+    (rather than at the next sweep), from the rows it committed."""
+    tasks: set[asyncio.Task[None]] = set()
+
+    def committed(results: Sequence[Handled]) -> None:
+        dispatcher.wake()
+        if scheduler is not None and any(_schedules(r) for r in results):
+            task = asyncio.get_running_loop().create_task(_add_jobs(scheduler))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+
+    return committed
+
+
+def _schedules(result: Handled) -> bool:
+    event = result.event
+    text = event.input.text if isinstance(event.input, Reply) else ""
+    return (event.group or event.command) and not result.duplicate and scheduling_command(text)
+
+
+async def _add_jobs(scheduler: Scheduler) -> None:
+    """Jobs for pending rows that have none (made by a command in this process). Only
+    while this process runs the scheduler: otherwise the leader's next sweep adds them."""
+    if not scheduler.aps.running:
+        return
+    try:
+        scheduler.reconcile(await asyncio.to_thread(scheduler.scheduling.overdue))
+    except Exception:  # the next sweep (15 minutes) or start-up adds them
+        log.exception("adding jobs after a researcher command failed")
 
 
 def _needs_http(settings: Settings) -> bool:

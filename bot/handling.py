@@ -28,14 +28,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot import researcher
+from bot import researcher, time_zones
 from bot.channels.base import InboundEvent
 from bot.questionnaires import QuestionnaireBook
 from bot.starting import begin_run
@@ -72,6 +72,8 @@ class Access:
     open_enrollment: bool = False
     research_address: tuple[str, str] | None = None
     researchers: frozenset[tuple[str, str]] = frozenset()
+    desk: researcher.Desk = field(default_factory=researcher.Desk)
+    """Where researcher commands read times and find follow-up questionnaires."""
 
 
 class Handler:
@@ -157,6 +159,11 @@ class Handler:
             said = Say(translate(refusal, event.language or self.book.current.default_language))
             return Handled(event, self._enqueue(session, event, [said], None, now))
         run = repository.current_run(session, stakeholder.id, self.book.current.id)
+        zone_reply = time_zones.take_answer(stakeholder, event.input, run, stakeholder.language)
+        if zone_reply is not None:  # the time-zone question's answer, before any engine
+            notices = tuple(m.text for m in zone_reply if isinstance(m, Notice))
+            ids = self._enqueue(session, event, zone_reply, None, now)
+            return Handled(event, ids, notices=notices)
         if run is None:
             q = self.book.current
             address = event.address
@@ -181,7 +188,8 @@ class Handler:
                 now=now,
             )
         notices = tuple(m.text for m in result.messages if isinstance(m, Notice))
-        outbox_ids = self._enqueue(session, event, result.messages, run.id, now)
+        asked = time_zones.after_step(session, run.id, state, result.run, now)
+        outbox_ids = self._enqueue(session, event, [*result.messages, *asked], run.id, now)
         return Handled(event, outbox_ids, notices=notices)
 
     def _stakeholder(
@@ -225,8 +233,11 @@ class Handler:
     def _is_plain_turn(self, event: InboundEvent) -> bool:
         """Whether `_apply` takes the event straight to the sender's run (enrolling them
         and starting it if need be): not a group message, a researcher command or an
-        invitation. Only such events are handled together; keep this in step with it."""
-        return not (event.group or event.command or event.invite_token is not None)
+        invitation, nor what may answer the time-zone question. Only such events are
+        handled together; keep this in step with it."""
+        if event.group or event.command or event.invite_token is not None:
+            return False
+        return not time_zones.might_answer(event.input)
 
     def _may_enrol(self, event: InboundEvent) -> bool:
         """The console's user is always a participant; elsewhere, only in an open study."""
@@ -244,7 +255,7 @@ class Handler:
         if (event.platform, event.sender) not in self.access.researchers:
             reply = translate("researcher.refused", language)
         else:
-            request = researcher.Request(*command, language=language, now=now)
+            request = researcher.request_for(event, command, language, now, self.access.desk)
             reply = researcher.respond(session, self.book.current, request)
         answer = Notice(reply) if event.command else Say(reply)  # a slash command: only to them
         return Handled(event, self._enqueue(session, event, [answer], None, now))
@@ -452,7 +463,8 @@ class _Together:
                 )
             )
         notices = tuple(m.text for m in result.messages if isinstance(m, Notice))
-        self._reply(event, result.messages, header.id, now, notices)
+        asked = time_zones.after_step(self.session, header.id, state, result.run, now)
+        self._reply(event, [*result.messages, *asked], header.id, now, notices)
 
     def _state_of(self, working: _Working) -> RunState:
         if working.state is None:

@@ -1,28 +1,32 @@
 """Researcher commands, parsed once for every channel, answered from the database.
 
 Only identities with the researcher role may run them; everyone else is refused
-politely and nothing runs. More commands arrive with later issues (digest, followup…).
+politely and nothing runs. Scheduling commands (`/followup`, `/group`) live in
+`bot.researcher_commands`; this module routes to them and lists them all in `/help`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot import researcher_commands
+from bot.channels.base import InboundEvent
+from bot.researcher_commands import Caller, Desk
 from bot.starting import invite_on_slack
 from conversations.catalog import translate
 from conversations.questionnaire import Questionnaire
 from conversations.run import RunStatus
 from storage.models import Run, Stakeholder
 
-__all__ = ["COMMANDS", "Request", "parse_command", "respond"]
+__all__ = ["COMMANDS", "Desk", "Request", "parse_command", "request_for", "respond"]
 
-COMMANDS = ("status", "invite", "digest")
+COMMANDS = ("status", "invite", "digest", "followup", "help")
 _SLACK_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>|\b([UW][A-Z0-9]{6,})\b")
 
 
@@ -32,6 +36,24 @@ class Request:
     argument: str
     language: str
     now: datetime
+    author: str = ""
+    """`platform:id` of the researcher: recorded as who scheduled something."""
+    desk: Desk = field(default_factory=Desk)
+    slash: str = "/"
+    """How commands are typed where this one came from (`/parley ` on Slack)."""
+
+    @property
+    def caller(self) -> Caller:
+        return Caller(self.author, self.language, self.now, self.desk, self.slash)
+
+
+def request_for(
+    event: InboundEvent, command: tuple[str, str], language: str, now: datetime, desk: Desk
+) -> Request:
+    """The request a group message or a slash command makes, with who sent it and how."""
+    slash = "/parley " if event.command else "/"
+    author = f"{event.platform}:{event.sender}"
+    return Request(*command, language=language, now=now, author=author, desk=desk, slash=slash)
 
 
 def parse_command(text: str) -> tuple[str, str] | None:
@@ -53,8 +75,25 @@ def respond(session: Session, questionnaire: Questionnaire, request: Request) ->
     if request.command == "digest":
         status = status_line(session, questionnaire, language)
         return translate("researcher.digest_soon", language, status=status)
-    commands = ", ".join(f"/{c}" for c in COMMANDS)
+    if request.command == "followup":
+        return researcher_commands.followup(
+            session, questionnaire.id, request.caller, request.argument
+        )
+    if request.command == "help":
+        return help_text(request)
+    commands = ", ".join(f"{request.slash}{c}" for c in COMMANDS)
     return translate("researcher.unknown", language, commands=commands)
+
+
+def help_text(request: Request) -> str:
+    """Every researcher command, as typed where the researcher is, with their time zone."""
+    return translate(
+        "research.help",
+        request.language,
+        slash=request.slash,
+        zone=request.desk.zone,
+        groups="",
+    ).rstrip()
 
 
 def _invite(session: Session, questionnaire: Questionnaire, request: Request) -> str:

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from conversations.catalog import answers, engine, groups, shell
+from conversations.catalog import answers, engine, groups, research, shell
 
 __all__ = ["LANGUAGES", "MESSAGES", "translate"]
 
 LANGUAGES = ("en", "fr")
 
 MESSAGES: Mapping[str, Mapping[str, str]] = {
-    "en": {**engine.EN, **answers.EN, **shell.EN, **groups.EN},
-    "fr": {**engine.FR, **answers.FR, **shell.FR, **groups.FR},
+    "en": {**engine.EN, **answers.EN, **shell.EN, **research.EN, **groups.EN},
+    "fr": {**engine.FR, **answers.FR, **shell.FR, **research.FR, **groups.FR},
 }
 
 

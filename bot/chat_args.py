@@ -1,0 +1,70 @@
+"""Reading a researcher's chat command into words and `--options`, the way the CLI reads them.
+
+Chat commands share the CLI's grammar (`--zone America/Halifax`, `--to region:NS`) so a
+researcher learns one set of words. Only double quotes group words: phones turn them into
+curly quotes, which count too, and an apostrophe (`O'Brien`) stays an ordinary letter.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+
+__all__ = ["Arguments", "CommandError", "read_arguments", "words"]
+
+_QUOTES = str.maketrans({"“": '"', "”": '"', "«": '"', "»": '"', "„": '"'})
+
+
+class CommandError(ValueError):
+    """A command that cannot be read; the message names what is wrong and is shown as is."""
+
+
+@dataclass(frozen=True)
+class Arguments:
+    """Positional words in order, and `--name value` options by name (without dashes)."""
+
+    positional: tuple[str, ...]
+    options: dict[str, str] = field(default_factory=dict)
+
+    def option(self, name: str) -> str | None:
+        return self.options.get(name)
+
+
+def words(text: str) -> list[str]:
+    """Split on spaces; `"two words"` (straight or curly quotes) stays one word."""
+    lexer = shlex.shlex(text.translate(_QUOTES), posix=True)
+    lexer.quotes = '"'
+    lexer.whitespace_split = True
+    lexer.commenters = ""
+    try:
+        return list(lexer)
+    except ValueError:
+        raise CommandError('a quotation mark is not closed (use "two words")') from None
+
+
+def read_arguments(tokens: Sequence[str], allowed: Collection[str]) -> Arguments:
+    """Separate `--name value` (names in `allowed`) from positional words."""
+    positional: list[str] = []
+    options: dict[str, str] = {}
+    position = 0
+    while position < len(tokens):
+        token = tokens[position]
+        if not token.startswith("--") or len(token) == 2:
+            positional.append(token)
+            position += 1
+            continue
+        name, equals, value = token[2:].partition("=")
+        if name not in allowed:
+            known = ", ".join(f"--{a}" for a in sorted(allowed)) or "none"
+            raise CommandError(f"--{name}: unknown option (options here: {known})")
+        if not equals:
+            if position + 1 >= len(tokens):
+                raise CommandError(f"--{name}: needs a value")
+            position += 1
+            value = tokens[position]
+        if name in options:
+            raise CommandError(f"--{name}: given twice")
+        options[name] = value
+        position += 1
+    return Arguments(tuple(positional), options)
