@@ -24,6 +24,7 @@ from bot.channels.base import Channel, EventSink, InboundEvent, Receipt
 from bot.channels.console import ConsoleChannel
 from bot.channels.slack import SlackChannel
 from bot.channels.telegram import TelegramChannel
+from bot.digests import CONSOLE_ADDRESS, Digests, parse_plan
 from bot.dispatcher import Dispatcher
 from bot.handling import Access, Handled, Handler
 from bot.home import home_status
@@ -33,6 +34,7 @@ from bot.questionnaires import QuestionnaireBook
 from bot.researcher_commands import Desk, scheduling_command
 from bot.scheduling import Scheduler, Scheduling, parse_quiet_hours
 from bot.settings import Settings
+from bot.timing import TimingError, parse_zone
 from conversations.inputs import Reply
 from storage.db import make_engine, make_session_factory
 from storage.migrate import ensure_schema
@@ -208,7 +210,16 @@ def _scheduler(
     except ValueError as error:
         raise ConfigurationError(str(error)) from None
     grace = timedelta(hours=settings.schedule_grace_hours)
-    scheduling = Scheduling(session_factory, book, clock, grace=grace, quiet=quiet)
+    try:
+        zone = parse_zone(settings.researcher_time_zone)
+        plan = parse_plan(settings.digest_schedule, zone)
+    except TimingError as error:
+        raise ConfigurationError(str(error)) from None
+    address = settings.research_address or CONSOLE_ADDRESS
+    digests = Digests(session_factory, book, clock, plan, address, grace) if plan else None
+    scheduling = Scheduling(
+        session_factory, book, clock, grace=grace, quiet=quiet, default_zone=zone, digests=digests
+    )
     return Scheduler(scheduling, settings.database_url, on_enqueued=dispatcher.wake)
 
 

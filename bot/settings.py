@@ -60,7 +60,11 @@ class Settings(BaseSettings):
     """Stakeholders' local quiet hours (`HH:MM-HH:MM`); a send inside waits for the end."""
     quiet_weekends: bool = True
     researcher_time_zone: str = "America/Toronto"
-    """The zone researcher commands read and show times in, unless `--zone` says otherwise."""
+    """The zone researcher commands read and show times in, unless `--zone` says otherwise;
+    also the zone of stakeholders who have not said theirs yet (`bot.time_zones`)."""
+    digest_schedule: str = ""
+    """When the digest is posted to the research channel, e.g. `weekdays 09:00
+    America/Toronto` (zone optional: the research team's); empty means no digests."""
 
     @property
     def researcher_identities(self) -> frozenset[tuple[str, str]]:

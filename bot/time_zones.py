@@ -25,12 +25,14 @@ from collections.abc import Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.timing import CANADIAN_ZONES, TimingError, parse_zone
 from conversations.catalog import translate
 from conversations.inputs import Input, Pick, Reply
 from conversations.messages import Answered, Ask, AskStyle, Message, Notice, Option, Say
+from conversations.run import RunState, RunStatus
 from conversations.text import fold
 from storage import repository
 from storage.models import OPEN_STATUSES, Run, Stakeholder
@@ -38,6 +40,7 @@ from storage.models import OPEN_STATUSES, Run, Stakeholder
 __all__ = [
     "ITEM",
     "MARK_PLATFORM",
+    "after_step",
     "ask_once",
     "is_known",
     "might_answer",
@@ -108,6 +111,19 @@ def ask_once(session: Session, person: Stakeholder, language: str, now: datetime
     if not repository.record_inbound(session, MARK_PLATFORM, mark, now):
         return None
     return question(language)
+
+
+def after_step(
+    session: Session, run_id: int, before: RunState, after: RunState, now: datetime
+) -> tuple[Ask, ...]:
+    """The question, if this step completed the run and its person was never asked."""
+    if after.status is not RunStatus.COMPLETED or before.status is RunStatus.COMPLETED:
+        return ()
+    person = session.get(
+        Stakeholder, session.scalar(select(Run.stakeholder_id).where(Run.id == run_id))
+    )
+    ask = ask_once(session, person, after.language, now) if person is not None else None
+    return (ask,) if ask is not None else ()
 
 
 def zone_named(text: str) -> str | None:
