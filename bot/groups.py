@@ -53,13 +53,20 @@ from conversations.messages import (
 from storage import groups as store
 from storage import repository, schedules
 from storage.groups import SessionSpec, SlotTally
-from storage.models import DiscussionGroup, ScheduledSend, SchedulingPoll, Stakeholder
+from storage.models import (
+    GROUP_SEND_KINDS,
+    DiscussionGroup,
+    ScheduledSend,
+    SchedulingPoll,
+    Stakeholder,
+)
 from storage.schedules import NewSend
 
 __all__ = [
     "MAX_SLOTS",
     "MIN_SLOTS",
     "REMINDER_HOURS",
+    "SEND_KINDS",
     "GroupError",
     "GroupResult",
     "GroupsListing",
@@ -83,6 +90,8 @@ __all__ = [
     "rsvps",
 ]
 
+SEND_KINDS = GROUP_SEND_KINDS
+"""The scheduled-send kinds `process_send` handles."""
 REMINDER_HOURS = (24, 1)
 MIN_SLOTS, MAX_SLOTS = 2, 6
 MAX_TITLE, MAX_WHERE = 200, 500
