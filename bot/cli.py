@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from bot.app import ConfigurationError, ConsoleOptions, build
+from bot.group_cli import group_app
 from bot.settings import Settings
 from conversations.errors import QuestionnaireError
 from storage.errors import StorageError
@@ -39,6 +40,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(roster_app, name="roster")
 followup_app = typer.Typer(no_args_is_help=True, help="Follow-up check-ins (scheduled).")
 app.add_typer(followup_app, name="followup")
+app.add_typer(group_app, name="group")
 
 EXIT_INVALID = 2
 

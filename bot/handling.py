@@ -35,7 +35,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot import researcher, time_zones
+from bot import groups, researcher, time_zones
 from bot.channels.base import InboundEvent
 from bot.questionnaires import QuestionnaireBook
 from bot.starting import begin_run
@@ -154,6 +154,8 @@ class Handler:
             return Handled(event, duplicate=True)
         if event.group or event.command:
             return self._in_group(session, event, now)
+        if groups.is_group_press(event.input):
+            return self._group_press(session, event, now)
         stakeholder, refusal = self._stakeholder(session, event, now)
         if stakeholder is None:
             said = Say(translate(refusal, event.language or self.book.current.default_language))
@@ -172,6 +174,14 @@ class Handler:
             )
             return Handled(event, ids)
         return self._step(session, event, run, now)
+
+    def _group_press(self, session: Session, event: InboundEvent, now: datetime) -> Handled:
+        """An RSVP or find-a-time button (`bot.groups`): answered without touching the run."""
+        assert groups.is_group_press(event.input)
+        person = repository.stakeholder_for_identity(session, event.platform, event.sender)
+        reply = groups.press(session, person, event.input, now)
+        notices = tuple(m.text for m in reply if isinstance(m, Notice))
+        return Handled(event, self._enqueue(session, event, reply, None, now), notices=notices)
 
     def _step(self, session: Session, event: InboundEvent, run: Run, now: datetime) -> Handled:
         questionnaire = self.book.get(session, run.questionnaire_key, run.questionnaire_version)
@@ -236,6 +246,8 @@ class Handler:
         invitation, nor what may answer the time-zone question. Only such events are
         handled together; keep this in step with it."""
         if event.group or event.command or event.invite_token is not None:
+            return False
+        if groups.is_group_press(event.input):  # an RSVP or poll button: not the run's
             return False
         return not time_zones.might_answer(event.input)
 

@@ -1,0 +1,213 @@
+"""`parley group create|list|rsvps|reschedule|cancel` and `parley group poll …`.
+
+Each command parses its options and calls one `bot.groups` operation inside one unit of
+work: an error raises before the commit (one line naming the option, exit 2), so bad
+input schedules nothing. Times are read and shown in the researcher's zone (`--zone`,
+else `PARLEY_RESEARCHER_TIME_ZONE`). Invitations and reminders are rows; the running
+`parley run` sends them (its scheduler picks up new rows within 15 minutes, changes such
+as a reschedule go out within seconds).
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated, Protocol
+from zoneinfo import ZoneInfo
+
+import typer
+from sqlalchemy.orm import Session
+
+from bot import groups
+from bot.groups import GroupError
+from bot.settings import Settings
+from bot.timing import TimingError, parse_zone
+
+__all__ = ["group_app", "poll_app"]
+
+group_app = typer.Typer(no_args_is_help=True, help="Discussion groups: RSVPs and reminders.")
+poll_app = typer.Typer(no_args_is_help=True, help="Find a time: offer 2-6 slots, then confirm.")
+group_app.add_typer(poll_app, name="poll")
+
+_FIELDS = ("title", "start", "end", "duration", "where", "capacity", "to", "zone", "slot")
+
+Zone = Annotated[str | None, typer.Option(help="Your time zone (default: setting).")]
+Title = Annotated[str, typer.Option(help="What the session is called.")]
+Where = Annotated[str, typer.Option(help="A video link or a place.")]
+To = Annotated[
+    str,
+    typer.Option(help="Names or ids (ann, 12), or a cohort: all, org_type:X, region:X, …"),
+]
+Capacity = Annotated[int | None, typer.Option(help="Places; more Yes go on a waitlist.")]
+
+
+class _Result(Protocol):
+    def lines(self, zone: ZoneInfo) -> list[str]: ...
+
+
+Operation = Callable[[Session, Settings, datetime], _Result]
+
+
+def _option_named(error: GroupError) -> str:
+    """`start: …` → `--start: …`, so the message names the option that was typed."""
+    text = str(error)
+    head = text.split(":", 1)[0].split(" ")[0]
+    return f"--{text}" if head in _FIELDS else text
+
+
+def _run(operation: Operation, zone: str | None, *, write: bool = True) -> None:
+    from bot.cli import _fail, _settings, _unit_of_work
+
+    settings = _settings()
+    try:
+        shown_in = parse_zone(zone or settings.researcher_time_zone)
+    except TimingError as error:
+        raise _fail([f"--zone: {error}"]) from None
+    with _unit_of_work(settings) as uow:
+        try:
+            result = operation(uow.session, settings, datetime.now(UTC))
+        except GroupError as error:
+            raise _fail([_option_named(error)]) from None
+        if write:
+            uow.commit()
+    for line in result.lines(shown_in):
+        typer.echo(line)
+
+
+def _main_key(settings: Settings, to: str) -> str:
+    """The main questionnaire's id, needed only by the `completed` cohort."""
+    if to.strip().lower() != "completed":
+        return ""
+    from conversations.loading import load_questionnaire
+
+    return load_questionnaire(settings.questionnaire).id
+
+
+def _author() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+@group_app.command("create")
+def create(
+    title: Title,
+    start: Annotated[str, typer.Option(help="'2027-01-15 10:00', 'tomorrow 14:00'.")],
+    where: Where,
+    to: To,
+    duration: Annotated[str | None, typer.Option(help="60, 90m or 1h30.")] = None,
+    end: Annotated[str | None, typer.Option(help="Instead of --duration: '11:30'.")] = None,
+    capacity: Capacity = None,
+    zone: Zone = None,
+) -> None:
+    """Schedule a session: invitations with Yes/Maybe/No and an .ics, reminders T-24h, T-1h."""
+
+    def operation(session: Session, settings: Settings, now: datetime) -> _Result:
+        return groups.create_group(
+            session,
+            title=title,
+            start=start,
+            to=to,
+            where=where,
+            zone=zone or settings.researcher_time_zone,
+            now=now,
+            duration=duration,
+            end=end,
+            capacity=capacity,
+            created_by=_author(),
+            main_questionnaire=_main_key(settings, to),
+        )
+
+    _run(operation, zone)
+
+
+@group_app.command("list")
+def list_(
+    zone: Zone = None,
+    past: Annotated[bool, typer.Option("--past", help="Include sessions that started.")] = False,
+) -> None:
+    """Scheduled sessions with their answers so far."""
+    _run(lambda s, _settings, now: groups.list_groups(s, now=now, include_past=past), zone)
+
+
+@group_app.command("rsvps")
+def rsvps(group_id: Annotated[int, typer.Argument(metavar="ID")], zone: Zone = None) -> None:
+    """Every invitee's answer (waitlist places included)."""
+    _run(lambda s, _settings, _now: groups.rsvps(s, group_id), zone, write=False)
+
+
+@group_app.command("reschedule")
+def reschedule(
+    group_id: Annotated[int, typer.Argument(metavar="ID")],
+    start: Annotated[str, typer.Option(help="The new start, e.g. '2027-01-22 10:00'.")],
+    duration: Annotated[str | None, typer.Option(help="A new length, e.g. 90m.")] = None,
+    zone: Zone = None,
+) -> None:
+    """Move a session: those who had not declined get the new time and a new .ics."""
+
+    def operation(session: Session, settings: Settings, now: datetime) -> _Result:
+        return groups.reschedule_group(
+            session,
+            group_id=group_id,
+            start=start,
+            zone=zone or settings.researcher_time_zone,
+            now=now,
+            duration=duration,
+        )
+
+    _run(operation, zone)
+
+
+@group_app.command("cancel")
+def cancel(group_id: Annotated[int, typer.Argument(metavar="ID")], zone: Zone = None) -> None:
+    """Call a session off: those who had not declined are told; reminders are cancelled."""
+    _run(lambda s, _settings, now: groups.cancel_group(s, group_id=group_id, now=now), zone)
+
+
+@poll_app.command("create")
+def poll_create(
+    title: Title,
+    slot: Annotated[list[str], typer.Option(help="A candidate start; give 2 to 6.")],
+    duration: Annotated[str, typer.Option(help="60, 90m or 1h30.")],
+    where: Where,
+    to: To,
+    capacity: Capacity = None,
+    zone: Zone = None,
+) -> None:
+    """Ask invitees which of 2-6 times work for them (ticks in their own time zone)."""
+
+    def operation(session: Session, settings: Settings, now: datetime) -> _Result:
+        return groups.create_poll(
+            session,
+            title=title,
+            slots=slot,
+            to=to,
+            where=where,
+            zone=zone or settings.researcher_time_zone,
+            now=now,
+            duration=duration,
+            capacity=capacity,
+            created_by=_author(),
+            main_questionnaire=_main_key(settings, to),
+        )
+
+    _run(operation, zone)
+
+
+@poll_app.command("results")
+def poll_results(poll_id: Annotated[int, typer.Argument(metavar="ID")], zone: Zone = None) -> None:
+    """The slots ranked: most votes, then most Yes, then the earliest."""
+    _run(lambda s, _settings, _now: groups.poll_results(s, poll_id), zone, write=False)
+
+
+@poll_app.command("confirm")
+def poll_confirm(
+    poll_id: Annotated[int, typer.Argument(metavar="ID")],
+    slot: Annotated[int, typer.Argument(metavar="SLOT")],
+    zone: Zone = None,
+) -> None:
+    """Turn the poll into a session at SLOT: invitations, .ics and reminders for everyone."""
+
+    def operation(session: Session, _settings: Settings, now: datetime) -> _Result:
+        return groups.confirm_poll(session, poll_id=poll_id, slot=slot, now=now)
+
+    _run(operation, zone)
