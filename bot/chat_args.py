@@ -43,8 +43,11 @@ def words(text: str) -> list[str]:
         raise CommandError('a quotation mark is not closed (use "two words")') from None
 
 
-def read_arguments(tokens: Sequence[str], allowed: Collection[str]) -> Arguments:
-    """Separate `--name value` (names in `allowed`) from positional words."""
+def read_arguments(
+    tokens: Sequence[str], allowed: Collection[str], flags: Collection[str] = ()
+) -> Arguments:
+    """Separate `--name value` (names in `allowed`) and `--flag` (value "yes") from
+    positional words."""
     positional: list[str] = []
     options: dict[str, str] = {}
     position = 0
@@ -55,10 +58,14 @@ def read_arguments(tokens: Sequence[str], allowed: Collection[str]) -> Arguments
             position += 1
             continue
         name, equals, value = token[2:].partition("=")
-        if name not in allowed:
-            known = ", ".join(f"--{a}" for a in sorted(allowed)) or "none"
+        if name not in allowed and name not in flags:
+            known = ", ".join(f"--{a}" for a in sorted({*allowed, *flags})) or "none"
             raise CommandError(f"--{name}: unknown option (options here: {known})")
-        if not equals:
+        if name in flags:
+            if equals:
+                raise CommandError(f"--{name}: takes no value")
+            value = "yes"
+        elif not equals:
             if position + 1 >= len(tokens):
                 raise CommandError(f"--{name}: needs a value")
             position += 1

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot import researcher_commands
+from bot import group_commands, researcher_commands
 from bot.channels.base import InboundEvent
 from bot.researcher_commands import Caller, Desk
 from bot.starting import invite_on_slack
@@ -26,7 +26,7 @@ from storage.models import Run, Stakeholder
 
 __all__ = ["COMMANDS", "Desk", "Request", "parse_command", "request_for", "respond"]
 
-COMMANDS = ("status", "invite", "digest", "followup", "help")
+COMMANDS = ("status", "invite", "digest", "followup", "group", "help")
 _SLACK_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>|\b([UW][A-Z0-9]{6,})\b")
 
 
@@ -79,6 +79,8 @@ def respond(session: Session, questionnaire: Questionnaire, request: Request) ->
         return researcher_commands.followup(
             session, questionnaire.id, request.caller, request.argument
         )
+    if request.command == "group":
+        return group_commands.group(session, questionnaire.id, request.caller, request.argument)
     if request.command == "help":
         return help_text(request)
     commands = ", ".join(f"{request.slash}{c}" for c in COMMANDS)
@@ -92,8 +94,8 @@ def help_text(request: Request) -> str:
         request.language,
         slash=request.slash,
         zone=request.desk.zone,
-        groups="",
-    ).rstrip()
+        groups=translate("research.help_groups", request.language, slash=request.slash),
+    )
 
 
 def _invite(session: Session, questionnaire: Questionnaire, request: Request) -> str:

@@ -28,6 +28,7 @@ from bot.followup_cli import (
     schedule_followup,
 )
 from bot.followups import FollowupError
+from bot.groups import GroupError
 from bot.questionnaires import QuestionnaireBook
 from conversations.catalog import translate
 from conversations.errors import QuestionnaireError
@@ -79,7 +80,7 @@ def attempt(session: Session, caller: Caller, action: Callable[[], list[str]]) -
     savepoint = session.begin_nested()
     try:
         lines = action()
-    except (CommandError, FollowupError) as error:
+    except (CommandError, FollowupError, GroupError) as error:
         savepoint.rollback()
         return translate("research.not_scheduled", caller.language, reason=str(error))
     except QuestionnaireError as error:

@@ -18,6 +18,14 @@ EN: dict[str, str] = {
     ),
     "research.followup_usage": "Usage: {slash}followup add <questionnaire> <who> <when> [--zone Z] [--wave W] · {slash}followup list [--zone Z] · {slash}followup cancel ID",
     "research.not_scheduled": "Nothing was scheduled. {reason}",
+    "research.help_groups": (
+        '{slash}group create "<title>" <start> --where <place or link> --to <who> [--duration 60 | --end 15:00] [--capacity N] [--zone Z] · a discussion group\n'
+        "   who: as above, or names and ids (Ann Lee, 7), or Slack people (@someone); on Slack, /parley group new opens a form\n"
+        "{slash}group list [--all] · {slash}group rsvps ID · {slash}group reschedule ID <start> [--duration D] · {slash}group cancel ID\n"
+        '{slash}group poll create "<title>" <slot> | <slot> … --where … --to … [--duration 60] · find a time (2-6 slots)\n'
+        "{slash}group poll results ID · {slash}group poll confirm ID <slot>"
+    ),
+    "research.group_usage": 'Usage: {slash}group create "<title>" <start> --where … --to … · {slash}group list · rsvps ID · reschedule ID <start> · cancel ID · poll create|results|confirm … ({slash}help for details)',
 }
 
 FR: dict[str, str] = {
@@ -34,4 +42,12 @@ FR: dict[str, str] = {
     ),
     "research.followup_usage": "Utilisation : {slash}followup add <questionnaire> <qui> <quand> [--zone Z] [--wave W] · {slash}followup list [--zone Z] · {slash}followup cancel ID",
     "research.not_scheduled": "Rien n’a été planifié. {reason}",
+    "research.help_groups": (
+        '{slash}group create "<titre>" <début> --where <lieu ou lien> --to <qui> [--duration 60 | --end 15:00] [--capacity N] [--zone Z] · un groupe de discussion\n'
+        "   qui : comme ci-dessus, ou des noms et numéros (Ann Lee, 7), ou des personnes Slack (@quelqu’un); sur Slack, /parley group new ouvre un formulaire\n"
+        "{slash}group list [--all] · {slash}group rsvps ID · {slash}group reschedule ID <début> [--duration D] · {slash}group cancel ID\n"
+        '{slash}group poll create "<titre>" <créneau> | <créneau> … --where … --to … [--duration 60] · trouver un moment (2 à 6 créneaux)\n'
+        "{slash}group poll results ID · {slash}group poll confirm ID <créneau>"
+    ),
+    "research.group_usage": 'Utilisation : {slash}group create "<titre>" <début> --where … --to … · {slash}group list · rsvps ID · reschedule ID <début> · cancel ID · poll create|results|confirm … ({slash}help pour les détails)',
 }

@@ -27,7 +27,7 @@ from bot.settings import Settings
 from conversations.inputs import Reply
 from conversations.messages import Notice, message_from_dict
 from storage import UnitOfWork
-from storage.models import Followup, OutboxRow, ScheduledSend
+from storage.models import DiscussionGroup, Followup, OutboxRow, ScheduledSend, SchedulingPoll
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -319,3 +319,123 @@ def test_a_command_gets_its_jobs_right_after_the_commit(database_url: str) -> No
     with UnitOfWork(app.session_factory) as uow:
         send = uow.session.scalars(select(ScheduledSend)).one()
     assert f"followup:{send.id}" in jobs
+
+
+# ----------------------------------------------------------------- discussion groups
+
+
+def group_counts(factory: Factory) -> tuple[int, int, int]:
+    """(groups, polls, scheduled sends) stored."""
+    with UnitOfWork(factory) as uow:
+        return (
+            uow.session.scalar(select(func.count()).select_from(DiscussionGroup)) or 0,
+            uow.session.scalar(select(func.count()).select_from(SchedulingPoll)) or 0,
+            uow.session.scalar(select(func.count()).select_from(ScheduledSend)) or 0,
+        )
+
+
+def test_group_create_list_rsvps_reschedule_cancel(handler: Handler) -> None:
+    created = in_group(
+        handler,
+        '/group create "Data futures" 2027-02-03 14:00 --where https://meet.example/x '
+        "--to region:ns --capacity 8",
+    )
+    assert created.splitlines() == [
+        "group 1 created: “Data futures” 2027-02-03 14:00 America/Toronto, 60 min, "
+        "at https://meet.example/x, capacity 8, 1 invited",
+        "invitations queued for 1; reminders at T-24h and T-1h",
+    ]
+    with UnitOfWork(handler.session_factory) as uow:
+        stored = uow.session.scalars(select(DiscussionGroup)).one()
+        assert (stored.created_by, stored.time_zone) == ("telegram:11", "America/Toronto")
+    listed = in_group(handler, "/group list --zone America/Halifax")
+    assert listed.startswith("1 · Data futures · 2027-02-03 15:00 America/Halifax · 60 min")
+    rsvps = in_group(handler, "/group rsvps 1")
+    assert rsvps.splitlines()[1:] == ["11 · Kwame Mensah · none"]
+    moved = in_group(handler, "/group reschedule 1 2027-02-10 15:30 --duration 90")
+    assert moved.splitlines()[0].startswith(
+        "group 1 rescheduled: “Data futures” 2027-02-10 15:30 America/Toronto, 90 min"
+    )
+    cancelled = in_group(handler, "/group cancel 1")
+    assert cancelled.splitlines()[1] == "1 invitee(s) who had not declined were told"
+
+
+def test_find_a_time_poll_in_chat_and_slack_people_as_invitees(handler: Handler) -> None:
+    made = in_group(
+        handler,
+        "/group poll create “Data futures” 2027-02-03 14:00 | 2027-02-04 10:00 "
+        '--where "Room 4" --to <@U0RZP2058>,<@U0CLB9164|farah>',
+    )
+    assert made.splitlines() == [
+        "poll 1: “Data futures”, 2 invited, slots:",
+        "  1. 2027-02-03 14:00 America/Toronto",
+        "  2. 2027-02-04 10:00 America/Toronto",
+    ]
+    results = in_group(handler, "/group poll results 1")
+    assert results.splitlines()[0] == "poll 1: “Data futures” (open), 0 of 2 answered"
+    confirmed = in_group(handler, "/group poll confirm 1 2")
+    assert confirmed.startswith("group 1 created: “Data futures” 2027-02-04 10:00 America/Toronto")
+    assert group_counts(handler.session_factory)[:2] == (1, 1)
+
+
+GROUP = '/group create "Data futures" {start} --where "Room 4" --to {to}{extra}'
+BAD_GROUPS = [
+    ({"start": "2020-02-03 14:00"}, "start: 2020-02-03 14:00 America/Toronto is in the past"),
+    (
+        {"extra": " --zone Mars/Base"},
+        "--zone: unknown time zone 'Mars/Base' (use e.g. America/Toronto)",
+    ),
+    (
+        {"start": "2026-11-01 01:30"},
+        "start: 2026-11-01 01:30 is ambiguous in America/Toronto "
+        "(it happens twice: UTC-04:00 and UTC-05:00); choose another time",
+    ),
+    ({"extra": " --end 13:00"}, "end: 13:00 is not after the start"),
+    ({"extra": " --duration 0"}, "duration: must be longer than 0 minutes (not '0')"),
+    ({"to": "region:QC"}, "to: 'region:QC' matches nobody who can be reached"),
+    ({"to": "<@U0NOBODY1>"}, "to: <@U0NOBODY1> is not a stakeholder (not on the roster)"),
+    ({"extra": " --capacity lots"}, "capacity: 'lots' is not a whole number"),
+    ({"extra": " --capacity 0"}, "capacity: at least 1 (not 0); leave it out for no limit"),
+    ({"start": ""}, "start: missing (e.g. 2027-02-03 14:00)"),
+]
+
+
+@pytest.mark.parametrize(("parts", "message"), BAD_GROUPS)
+def test_bad_group_input_says_the_field_and_schedules_nothing(
+    handler: Handler, parts: dict[str, str], message: str
+) -> None:
+    text = GROUP.format(**{"start": "2027-02-03 14:00", "to": "all", "extra": "", **parts})
+    assert in_group(handler, text) == f"Nothing was scheduled. {message}"
+    assert group_counts(handler.session_factory) == (0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('/group create "Data futures" 2027-02-03 14:00 --to all', "where: missing (e.g. "),
+        ('/group create "Data futures" 2027-02-03 14:00 --where x', "to: missing (e.g. "),
+        ('/group create "  " 2027-02-03 14:00 --where x --to all', "title: missing"),
+        ("/group poll create T 2027-02-03 14:00 --where x --to all", "slots: offer 2 to 6 times"),
+        (
+            "/group poll create T 2027-02-03 14:00 | 2027-02-03 14:00 --where x --to all",
+            "slots: the same time is offered twice",
+        ),
+        ("/group poll confirm 1", "slot: give one slot number from poll results"),
+        ("/group poll vote 1", "poll: use poll create, poll results or poll confirm"),
+        ("/group cancel 9", "group 9 does not exist"),
+        ("/group reschedule 9 2027-02-10 14:00", "group 9 does not exist"),
+        ("/group rsvps", "ID: give one number, e.g. rsvps 3"),
+    ],
+)
+def test_bad_group_commands(handler: Handler, text: str, message: str) -> None:
+    said = in_group(handler, text)
+    assert said.startswith(f"Nothing was scheduled. {message}"), said
+    assert group_counts(handler.session_factory) == (0, 0, 0)
+
+
+def test_group_usage_and_refusal(handler: Handler) -> None:
+    assert in_group(handler, "/group").startswith('Usage: /group create "<title>" <start>')
+    refused = in_group(handler, '/group create "X" 2027-02-03 14:00 --where x --to all', OTHER)
+    assert refused == "Sorry, only members of the research team can use that command."
+    assert group_counts(handler.session_factory) == (0, 0, 0)
+    assert "/group poll create" in in_group(handler, "/help")
