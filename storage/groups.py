@@ -159,7 +159,7 @@ def invitees(session: Session, group_id: int) -> list[tuple[GroupInvitee, Stakeh
         .where(GroupInvitee.group_id == group_id)
         .order_by(Stakeholder.id)
     )
-    return [(row, person) for row, person in session.execute(statement).tuples()]
+    return [(row, person) for row, person in session.execute(statement)]
 
 
 def invitee(session: Session, group_id: int, stakeholder_id: int) -> GroupInvitee | None:
@@ -201,7 +201,7 @@ def response_counts(session: Session, group_ids: Sequence[int]) -> dict[int, dic
         .where(GroupInvitee.group_id.in_(list(group_ids)))
         .group_by(GroupInvitee.group_id, GroupInvitee.response)
     )
-    for gid, response, count in session.execute(statement).tuples():
+    for gid, response, count in session.execute(statement):
         counts[int(gid)][str(response)] = int(count)
     return counts
 
@@ -301,7 +301,7 @@ def poll_invitees(session: Session, poll_id: int) -> list[tuple[PollInvitee, Sta
         .where(PollInvitee.poll_id == poll_id)
         .order_by(Stakeholder.id)
     )
-    return [(row, person) for row, person in session.execute(statement).tuples()]
+    return [(row, person) for row, person in session.execute(statement)]
 
 
 def poll_invitee(session: Session, poll_id: int, stakeholder_id: int) -> PollInvitee | None:
@@ -316,7 +316,7 @@ def votes_of(session: Session, poll_id: int, stakeholder_id: int) -> dict[int, s
     statement = select(PollVote.slot_number, PollVote.choice).where(
         PollVote.poll_id == poll_id, PollVote.stakeholder_id == stakeholder_id
     )
-    return {int(n): str(c) for n, c in session.execute(statement).tuples()}
+    return {int(n): str(c) for n, c in session.execute(statement)}
 
 
 def set_vote(
@@ -361,7 +361,7 @@ def tally(session: Session, poll_id: int) -> list[SlotTally]:
         .where(PollVote.poll_id == poll_id)
         .group_by(PollVote.slot_number, PollVote.choice)
     )
-    for number, choice, count in session.execute(statement).tuples():
+    for number, choice, count in session.execute(statement):
         counts[(int(number), str(choice))] = int(count)
     return [
         SlotTally(
