@@ -28,9 +28,14 @@ for several processes on PostgreSQL is not built yet.
 
 Nudges: rows are made by `sweep()`, a job every 15 minutes, rather than by hooks in the
 handling transaction (which is tuned for throughput and edited elsewhere): a run whose
-status is invited/consenting/in progress/paused in the main wave gets its next nudge
-row due `after_days` after it was last updated (or after the previous nudge). A nudge
-that wakes up and finds the run active since is moved to the new idle deadline.
+status is invited/consenting/in progress/paused, in the main wave or a follow-up wave,
+gets its next nudge row due `after_days` (of that run's questionnaire) after it was last
+updated (or after the previous nudge). A nudge that wakes up and finds the run active
+since is moved to the new idle deadline.
+
+Time zones: people whose zone is not known yet are timed in `default_zone` (the research
+team's) and asked their zone before their first follow-up (`bot.time_zones`). Digests
+(`bot.digests`) are woken by jobs `digest:<Unix seconds>` through `wake_digest`.
 
 Follow-ups written by `parley followup add` (another process) get their jobs at the
 next sweep (within 15 minutes) or on start.
@@ -44,6 +49,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore  # type: ignore[import-untyped]
@@ -53,9 +59,11 @@ from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import groups
-from bot.followups import after_sends, next_send, zone_of
+from bot.digests import Digests
+from bot.followups import after_sends, next_send
 from bot.questionnaires import QuestionnaireBook
 from bot.starting import begin_run
+from bot.time_zones import ask_once, zone_for
 from bot.timing import QuietHours, TimingError, next_allowed
 from conversations.catalog import translate
 from conversations.inputs import CommandName
@@ -90,7 +98,9 @@ apart from the real question's, so answering later never rewrites the reminder."
 
 NUDGE_STATUSES = OPEN_STATUSES
 """A run is nudged while it still expects answers."""
-_JOB_ID = re.compile(r"^(followup|nudge|group_invite|group_reminder|poll_invite):(\d+)$")
+_JOB_ID = re.compile(r"^(followup|nudge|group_invite|group_reminder|poll_invite|digest):(\d+)$")
+_WAKE = {"digest": "bot.scheduling:wake_digest"}
+"""Job functions by kind (a digest's "id" is its occurrence in Unix seconds); else `wake`."""
 
 
 def parse_quiet_hours(text: str, weekends: bool) -> QuietHours:
@@ -142,6 +152,9 @@ class Scheduling:
     clock: Callable[[], datetime]
     grace: timedelta = timedelta(hours=6)
     quiet: QuietHours = field(default_factory=QuietHours)
+    default_zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("America/Toronto"))
+    """Times sends for people whose zone is not known yet (the research team's zone)."""
+    digests: Digests | None = None
 
     # -- processing a due send --------------------------------------------------------
 
@@ -186,11 +199,12 @@ class Scheduling:
             schedules.finish_send(session, row.id, "missed", now)
             return Outcome("missed", wakeups)
         schedules.finish_send(session, row.id, "done", now)
-        zone = zone_of(person)
+        zone = zone_for(person, self.default_zone)
         wave = f"{followup.wave}:{row.due_at.astimezone(zone).date().isoformat()}"
         q = self.book.get(session, followup.questionnaire_key, followup.questionnaire_version)
         if repository.run_for(session, person.id, q.id, wave) is not None:
             return Outcome("sent", wakeups)  # the same wave twice: one run
+        asked = self._ask_zone(session, person, identity.platform, identity.external_id, now)
         _, ids = begin_run(
             session,
             q,
@@ -202,7 +216,20 @@ class Scheduling:
             wave=wave,
             not_before=next_allowed(now, zone, self.quiet),
         )
-        return Outcome("sent", wakeups, ids)
+        return Outcome("sent", wakeups, (*asked, *ids))
+
+    def _ask_zone(
+        self, session: Session, person: Stakeholder, platform: str, address: str, now: datetime
+    ) -> tuple[int, ...]:
+        """Before someone's first follow-up, ask their zone if nobody has (`bot.time_zones`)."""
+        ask = ask_once(session, person, person.language, now)
+        if ask is None:
+            return ()
+        not_before = next_allowed(now, self.default_zone, self.quiet)
+        payload = message_to_dict(ask)
+        return (
+            repository.enqueue(session, platform, address, payload, not_before=not_before, now=now),
+        )
 
     def _continue_series(
         self,
@@ -247,7 +274,7 @@ class Scheduling:
             identity.external_id,
             message_to_dict(reminder),
             run_id=run.id,
-            not_before=next_allowed(now, zone_of(person), self.quiet),
+            not_before=next_allowed(now, zone_for(person, self.default_zone), self.quiet),
             now=now,
         )
         wakeups = self._next_nudge(session, run, row, q.nudges.max_count, now)
@@ -274,7 +301,7 @@ class Scheduling:
             now = self.clock()
             late = [w for w in pending if now - w.due_at > self.grace]
             if not late:
-                return pending
+                return pending + self._digest_wakeups()
             for wakeup in late:
                 self.process(wakeup.send_id)
 
@@ -292,8 +319,22 @@ class Scheduling:
             uow.commit()
         return [Wakeup.of(row) for row in created]
 
+    def _digest_wakeups(self) -> list[Wakeup]:
+        if self.digests is None:
+            return []
+        return [Wakeup("digest", int(t.timestamp()), t) for t in self.digests.pending()]
+
+    def process_digest(self, occurrence: int) -> Outcome:
+        """The digest due at `occurrence` (Unix seconds), once (`bot.digests`)."""
+        if self.digests is None:
+            return Outcome("skipped")
+        done = self.digests.process(datetime.fromtimestamp(occurrence, UTC))
+        after = done.following
+        wakeups = (Wakeup("digest", int(after.timestamp()), after),) if after else ()
+        return Outcome(done.status, wakeups, (done.outbox_id,) if done.outbox_id else ())
+
     def _nudges_due(self, session: Session) -> list[NewSend]:
-        runs = schedules.open_runs(session, NUDGE_STATUSES)
+        runs = _open_runs_of_every_wave(session)
         existing = schedules.nudge_rows(session, [run.id for run in runs])
         sends: list[NewSend] = []
         for run in runs:
@@ -306,6 +347,12 @@ class Scheduling:
             due = since + timedelta(days=q.nudges.after_days)
             sends.append(NewSend("nudge", run.stakeholder_id, run.id, len(rows) + 1, due))
         return sends
+
+
+def _open_runs_of_every_wave(session: Session) -> list[Run]:
+    """Runs still expecting answers, main and follow-up waves alike: all are nudged."""
+    statement = sa.select(Run).where(Run.status.in_(NUDGE_STATUSES)).order_by(Run.id)
+    return list(session.scalars(statement))
 
 
 # ------------------------------------------------------------------------ the scheduler
@@ -323,6 +370,17 @@ async def wake(send_id: int) -> None:
         await _running.wake(send_id)
     except asyncio.CancelledError:  # shutting down: the row decides, nothing is lost
         log.info("scheduled send %s: interrupted by shutdown", send_id)
+
+
+async def wake_digest(occurrence: int) -> None:
+    """The job function of a digest occurrence (Unix seconds)."""
+    if _running is None:  # the next start finds it unhandled and wakes it
+        log.warning("digest %s woke with no scheduler running", occurrence)
+        return
+    try:
+        await _running.wake_digest(occurrence)
+    except asyncio.CancelledError:
+        log.info("digest %s: interrupted by shutdown", occurrence)
 
 
 async def sweep() -> None:
@@ -394,7 +452,7 @@ class Scheduler:
     def add(self, wakeups: Sequence[Wakeup]) -> None:
         for wakeup in wakeups:
             self.aps.add_job(
-                "bot.scheduling:wake",
+                _WAKE.get(wakeup.kind, "bot.scheduling:wake"),
                 DateTrigger(run_date=self._real(wakeup.due_at), timezone=UTC),
                 args=[wakeup.send_id],
                 id=wakeup.job_id,
@@ -408,6 +466,13 @@ class Scheduler:
 
     async def wake(self, send_id: int) -> None:
         outcome = await asyncio.to_thread(self.scheduling.process, send_id)
+        self.add(outcome.wakeups)
+        if outcome.outbox_ids:
+            self._on_enqueued()
+        self._on_processed(outcome)
+
+    async def wake_digest(self, occurrence: int) -> None:
+        outcome = await asyncio.to_thread(self.scheduling.process_digest, occurrence)
         self.add(outcome.wakeups)
         if outcome.outbox_ids:
             self._on_enqueued()
