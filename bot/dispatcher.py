@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.channels.base import Channel, DeliveryError
 from bot.pacing import Pacer
 from conversations.messages import Answered, Ask, Message, message_from_dict
-from storage import SQLITE_BEGIN_OPTION, make_session_factory, repository
+from storage import SQLITE_BEGIN_OPTION, make_session_factory, outbox, repository
 from storage.message_refs import AskedAt, messages_for_items, remember_messages
 from storage.outbox import DueMessage, due_messages
 from storage.unit_of_work import UnitOfWork
@@ -60,6 +60,8 @@ class _Outcome:
     due: _Due
     error: DeliveryError | None = None
     platform_id: str | None = None
+    later: float = 0.0
+    """Not tried: our pacing put it off for this many seconds (a transcript rewrite)."""
 
     @property
     def attempts(self) -> int:
@@ -227,7 +229,11 @@ class Dispatcher:
             return _Outcome(due, DeliveryError(f"no channel {due.row.channel!r} in this process"))
         pacer = self._pacers.get(due.row.channel)
         if pacer is not None:
-            await pacer.wait(due.row.address, edit=due.target is not None)
+            rewrite = isinstance(due.message, Answered) and due.target is not None
+            later = pacer.rewrite_delay() if rewrite else 0.0
+            if later > 0:
+                return _Outcome(due, later=later)
+            await pacer.wait(due.row.address, edit=due.target is not None, booked=rewrite)
         try:
             platform_id = await channel.send(due.row.address, due.message, due.target)
         except DeliveryError as error:
@@ -242,13 +248,16 @@ class Dispatcher:
         or failed for good). Deliveries are one UPDATE and one upsert of message refs
         for the whole batch: this runs for every message sent."""
         now = self.clock()
-        delivered = [o for o in outcomes if o.error is None]
+        delivered = [o for o in outcomes if o.error is None and not o.later]
         with UnitOfWork(self.session_factory) as uow:
             settled = {o.due.row.id for o in delivered}
             repository.mark_sent_many(uow.session, settled, now)
             remember_messages(uow.session, self._asked(delivered), now)
             for outcome in outcomes:
-                if outcome.error is not None and self._record_failure(uow.session, outcome, now):
+                if outcome.later:
+                    until = now + timedelta(seconds=outcome.later)
+                    outbox.postpone(uow.session, outcome.due.row.id, until)
+                elif outcome.error is not None and self._record_failure(uow.session, outcome, now):
                     settled.add(outcome.due.row.id)
             uow.commit()
         return [o.due.row.id for o in outcomes if o.due.row.id in settled]

@@ -36,13 +36,25 @@ class TokenBucket:
 
     def reserve(self) -> float:
         """Take one token; returns how many seconds to wait before using it."""
+        self._refill()
+        self.tokens -= 1.0
+        return 0.0 if self.tokens >= 0 else -self.tokens / self.limit.per_second
+
+    def take_if_free(self, keep: float = 0.0) -> float:
+        """Take a token only if one is free now with `keep` more left over; otherwise book
+        nothing and return how many seconds until that is so."""
+        self._refill()
+        if self.tokens - 1.0 >= keep:
+            self.tokens -= 1.0
+            return 0.0
+        return max((1.0 + keep - self.tokens) / self.limit.per_second, 1e-3)
+
+    def _refill(self) -> None:
         now = self.clock()
         self.tokens = min(
             self.limit.burst, self.tokens + (now - self.stamp) * self.limit.per_second
         )
         self.stamp = now
-        self.tokens -= 1.0
-        return 0.0 if self.tokens >= 0 else -self.tokens / self.limit.per_second
 
 
 @dataclass(frozen=True)
@@ -51,6 +63,11 @@ class PacingRules:
     direct: RateLimit
     group: RateLimit
     is_group: Callable[[str], bool] = field(default=lambda address: False)
+    edits: RateLimit | None = None
+    """Account-wide limit on rewriting sent messages, where the platform has its own
+    (Slack's `chat.update`: Tier 3, ~50/minute per workspace)."""
+    live_edit_reserve: float = 5.0
+    """Edit tokens a transcript rewrite leaves for live ones (a ticked checkbox redrawn)."""
 
 
 class Pacer:
@@ -60,19 +77,34 @@ class Pacer:
         self.rules = rules
         self.clock = clock
         self._overall = TokenBucket(rules.overall, clock)
+        self._edits = TokenBucket(rules.edits, clock) if rules.edits is not None else None
         self._chats: dict[str, TokenBucket] = {}
 
-    async def wait(self, address: str, *, edit: bool = False) -> None:
+    async def wait(self, address: str, *, edit: bool = False, booked: bool = False) -> None:
         """The chat's turn first, then the account's: a slot is booked when it will be used.
 
         Editing a message already in the chat (a question turned into its answer) is not a
-        new message in that chat, so it only counts against the account's limit.
+        new message in that chat: it counts against the account's limit and its edit limit
+        (unless `booked` by `rewrite_delay`).
         """
-        buckets = (self._overall,) if edit else (self._chat(address), self._overall)
+        if not edit:
+            buckets: tuple[TokenBucket, ...] = (self._chat(address), self._overall)
+        elif self._edits is None or booked:
+            buckets = (self._overall,)
+        else:
+            buckets = (self._edits, self._overall)
         for bucket in buckets:
             delay = bucket.reserve()
             if delay > 0:
                 await asyncio.sleep(delay)
+
+    def rewrite_delay(self) -> float:
+        """For a rewrite that can wait (a transcript line): 0 with an edit slot booked when
+        one is free (keeping a reserve for live edits), else seconds to try again later.
+        Waiting inline instead would hold that chat's next question behind it."""
+        if self._edits is None:
+            return 0.0
+        return self._edits.take_if_free(keep=self.rules.live_edit_reserve)
 
     def _chat(self, address: str) -> TokenBucket:
         bucket = self._chats.get(address)

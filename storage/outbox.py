@@ -40,6 +40,7 @@ __all__ = [
     "mark_sent",
     "mark_sent_many",
     "outbox_counts",
+    "postpone",
     "waiting_for_retry",
 ]
 
@@ -252,6 +253,17 @@ def mark_sent_many(session: Session, outbox_ids: Collection[int], now: datetime)
 def mark_retry(session: Session, outbox_id: int, error: str, retry_at: datetime) -> bool:
     """Record a failed attempt worth retrying at `retry_at`. False if not pending."""
     return _finish(session, outbox_id, not_before=retry_at, last_error=_clip(error))
+
+
+def postpone(session: Session, outbox_id: int, until: datetime) -> bool:
+    """Hold a message back until `until` without counting an attempt: it was never tried
+    (our own pacing said not yet). False if not pending."""
+    statement = (
+        update(_TABLE)
+        .where(_TABLE.c.id == outbox_id, _TABLE.c.status == "pending")
+        .values(not_before=until)
+    )
+    return cast(CursorResult[Any], session.execute(statement)).rowcount == 1
 
 
 def mark_failed(session: Session, outbox_id: int, error: str) -> bool:

@@ -55,11 +55,14 @@ _PERMANENT = frozenset(
 
 def slack_pacing() -> PacingRules:
     """chat.postMessage: about 1 message/s per conversation (bursts tolerated). Slack states
-    no fixed workspace-wide figure for it; 50/s keeps a fan-out from being a flood."""
+    no fixed workspace-wide figure for it; 50/s keeps a fan-out from being a flood.
+    chat.update is Tier 3 (50+ per minute for the workspace): transcript rewrites are
+    paced below it, and put off rather than waited for when its budget is spent."""
     return PacingRules(
         overall=RateLimit(50.0, burst=50.0),
         direct=RateLimit(0.95, burst=2.0),
         group=RateLimit(0.95, burst=2.0),
+        edits=RateLimit.per_minute(48, burst=10.0),
     )
 
 

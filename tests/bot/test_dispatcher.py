@@ -18,8 +18,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import DeliveryError, EventSink
 from bot.dispatcher import Dispatcher, RetryPolicy
+from bot.pacing import PacingRules, RateLimit
 from conversations.messages import Answered, Message, Say, message_to_dict
 from storage import UnitOfWork, enqueue_many
+from storage.message_refs import AskedAt, remember_messages
 from storage.models import OutboxRow
 
 Factory = sessionmaker[Session]
@@ -377,3 +379,50 @@ def test_a_refused_rewrite_is_retried_without_holding_back_the_next_question(
     assert channel.sent_to("a") == ["Q2?", "Q3?"]
     assert channel.attempts.count(("a", "rewrite")) == 2
     assert statuses(session_factory, [rewrite]) == [("pending", 2)]
+
+
+class PacedRewrites(Recorder):
+    """Delivers everything; its platform allows one rewrite a second (no burst beyond it)."""
+
+    pacing = PacingRules(
+        overall=RateLimit(1000.0, burst=1000.0),
+        direct=RateLimit(1000.0, burst=1000.0),
+        group=RateLimit(1000.0, burst=1000.0),
+        edits=RateLimit(1.0, burst=1.0),
+        live_edit_reserve=0.0,
+    )
+
+    async def send(self, address: str, message: Message, target: str | None = None) -> str | None:
+        if isinstance(message, Answered):
+            self.attempts.append((address, f"rewrite {target}"))
+            return target
+        return await super().send(address, message, target)
+
+
+def test_a_rewrite_over_the_edit_budget_is_put_off_uncounted_and_holds_nothing_back(
+    session_factory: Factory,
+) -> None:
+    with UnitOfWork(session_factory) as uow:
+        asked = [(AskedAt(CHANNEL, "a", item), f"m-{item}") for item in ("q1", "q2")]
+        remember_messages(uow.session, asked, START)
+        payloads = [
+            message_to_dict(Answered("q1", "Q1?", "Yes")),
+            message_to_dict(Answered("q2", "Q2?", "No")),
+            message_to_dict(Say("Q3?")),
+        ]
+        first, second, _ = enqueue_many(uow.session, CHANNEL, "a", payloads, now=START)
+        uow.commit()
+    channel, clock = PacedRewrites(), Clock()
+
+    async def scenario() -> None:
+        outbox_dispatcher = dispatcher(session_factory, channel, clock)
+        try:
+            assert await outbox_dispatcher.drain_once() == 3
+        finally:
+            outbox_dispatcher.close()
+
+    run(scenario())
+    assert channel.attempts == [("a", "rewrite m-q1"), ("a", "Q3?")]
+    assert statuses(session_factory, [first, second]) == [("sent", 1), ("pending", 0)]
+    put_off = outbox(session_factory)[second].not_before
+    assert START < put_off <= START + timedelta(seconds=1.1)
