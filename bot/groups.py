@@ -30,6 +30,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeGuard
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -821,7 +822,7 @@ def _poll_invite(session: Session, row: ScheduledSend, person: Stakeholder | Non
 _PRESS = re.compile(r"^(rsvp|poll):(\d+)$")
 
 
-def is_group_press(given: object) -> bool:
+def is_group_press(given: object) -> TypeGuard[Pick | Toggle | Submit]:
     """Whether an input is an RSVP or poll button: handled here, never by the engine."""
     if not isinstance(given, Pick | Toggle | Submit):
         return False
