@@ -576,10 +576,10 @@ def create_poll(
     """Offer 2-6 candidate starts; each invitee gets a multi-select in their own zone."""
     researcher_zone = _zone(zone)
     if not MIN_SLOTS <= len(slots) <= MAX_SLOTS:
-        raise GroupError(f"slots: offer {MIN_SLOTS} to {MAX_SLOTS} times (not {len(slots)})")
+        raise GroupError(f"slot: offer {MIN_SLOTS} to {MAX_SLOTS} times (not {len(slots)})")
     starts = [_instant(f"slot {n}", s, researcher_zone, now) for n, s in enumerate(slots, 1)]
     if len(set(starts)) != len(starts):
-        raise GroupError("slots: the same time is offered twice")
+        raise GroupError("slot: the same time is offered twice")
     spec = _spec(title, parse_duration(duration), researcher_zone, where, capacity, created_by)
     members = _members(session, to, main_questionnaire)
     poll = store.create_poll(session, spec, starts, now)

@@ -554,8 +554,8 @@ def test_find_a_time_votes_ranking_and_confirm(
 @pytest.mark.parametrize(
     ("slots", "message"),
     [
-        (["2027-01-18 10:00"], "slots: offer 2 to 6 times (not 1)"),
-        (["2027-01-18 10:00"] * 2, "slots: the same time is offered twice"),
+        (["2027-01-18 10:00"], "slot: offer 2 to 6 times (not 1)"),
+        (["2027-01-18 10:00"] * 2, "slot: the same time is offered twice"),
         (["2027-01-18 10:00", "2026-01-18 10:00"], "slot 2: 2026-01-18 10:00 America/Toronto"),
     ],
 )
