@@ -34,6 +34,7 @@ from bot.questionnaires import QuestionnaireBook
 from bot.researcher_commands import Desk, scheduling_command
 from bot.scheduling import Scheduler, Scheduling, parse_quiet_hours
 from bot.settings import Settings
+from bot.slack_modals import GroupModal
 from bot.timing import TimingError, parse_zone
 from conversations.inputs import Reply
 from storage.db import make_engine, make_session_factory
@@ -287,6 +288,12 @@ def _slack(
         api_url=settings.slack_api_url,
         app_token=app_token.get_secret_value() if app_token else None,
         home=home,
+        modals=GroupModal(
+            frozenset(
+                user for platform, user in settings.researcher_identities if platform == "slack"
+            ),
+            settings.researcher_time_zone,
+        ),
     )
     if http is not None and app_token is None:
         http.add_post("/slack/events", channel.http_handler)

@@ -37,6 +37,7 @@ from bot.channels.slack_format import (
     to_inbound_message,
 )
 from bot.pacing import PacingRules, RateLimit
+from bot.slack_modals import GROUP_MODAL, GroupModal
 from conversations.messages import Message
 
 __all__ = ["HomeSource", "SlackChannel", "slack_pacing"]
@@ -77,6 +78,7 @@ class SlackChannel:
         api_url: str,
         app_token: str | None = None,
         home: HomeSource | None = None,
+        modals: GroupModal | None = None,
     ) -> None:
         self.client = AsyncWebClient(token=bot_token, base_url=api_url)
         self.client.retry_handlers.append(AsyncConnectionErrorRetryHandler(max_retry_count=2))
@@ -88,6 +90,8 @@ class SlackChannel:
         )
         self.app_token = app_token
         self.home = home
+        self.modals = modals
+        """The discussion-group modal (`/parley group new`), for researchers."""
         self.pacing = slack_pacing()
         self._sink: EventSink | None = None
         self._dm: dict[str, str] = {}
@@ -104,6 +108,7 @@ class SlackChannel:
         self.app.event("app_home_opened")(self._on_home)
         self.app.action(re.compile(".*"))(self._on_action)  # every button, select and tick
         self.app.command("/parley")(self._on_command)
+        self.app.view(GROUP_MODAL)(self._on_view)
 
     async def start(self, sink: EventSink) -> None:
         self._sink = sink
@@ -153,7 +158,22 @@ class SlackChannel:
 
     async def _on_command(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
         await ack()
+        if self.modals is not None and await self.modals.open(self.client, body):
+            return
         await self._submit(to_inbound_command(body))
+
+    async def _on_view(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
+        """A submitted modal: its errors shown under the fields, or the modal closes and
+        the command it stands for is handled like a typed one."""
+        outcome = self.modals.submitted(body) if self.modals is not None else {}
+        if isinstance(outcome, dict):
+            if outcome:
+                await ack(response_action="errors", errors=outcome)
+            else:
+                await ack()
+            return
+        await ack()
+        await self._submit(outcome)
 
     async def _on_home(self, event: dict[str, Any]) -> None:
         user = event.get("user")
