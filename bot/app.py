@@ -29,6 +29,7 @@ from bot.dispatcher import Dispatcher
 from bot.handling import Access, Handled, Handler
 from bot.home import home_status
 from bot.http import HttpServer, telegram_webhook
+from bot.leader import Leadership
 from bot.processing import EventProcessor
 from bot.questionnaires import QuestionnaireBook
 from bot.researcher_commands import Desk, scheduling_command
@@ -74,16 +75,18 @@ class App:
     channels: dict[str, Channel]
     http: HttpServer | None = None
     scheduler: Scheduler | None = None
+    leadership: Leadership | None = None
+    """Who runs the scheduler when several processes share PostgreSQL (`bot.leader`)."""
 
     async def run(self) -> None:
         """Run until every receiving channel has stopped (console end-of-input) or a signal."""
         if self.http is not None:
             await self.http.start()
-        if self.scheduler is not None:
-            await self.scheduler.start()  # inside the running loop, as AsyncIOScheduler needs
+        campaign = await self._campaign()
         workers: list[asyncio.Future[Any]] = [
             asyncio.create_task(self.processor.run(), name="processor"),
             asyncio.create_task(self.dispatcher.run(), name="dispatcher"),
+            *campaign,
         ]
         receivers = [
             asyncio.create_task(channel.start(self._sink_for(channel)), name=name)
@@ -102,6 +105,21 @@ class App:
         for failure in failures:
             if failure is not None:
                 raise failure
+
+    async def _campaign(self) -> list[asyncio.Future[Any]]:
+        """Start the scheduler here if this process leads; keep campaigning if it does not.
+
+        The first attempt is awaited, so a leader reconciles before channels start.
+        """
+        scheduler, leadership = self.scheduler, self.leadership
+        if scheduler is None:
+            return []
+        if leadership is None:
+            await scheduler.start()  # inside the running loop, as AsyncIOScheduler needs
+            return []
+        await leadership.attempt(scheduler.start, scheduler.step_down)
+        campaign = leadership.campaign(scheduler.start, scheduler.step_down)
+        return [asyncio.create_task(campaign, name="leadership")]
 
     def _sink_for(self, channel: Channel) -> EventSink:
         if isinstance(channel, ConsoleChannel):
@@ -135,6 +153,8 @@ class App:
                     await closer()
         if self.scheduler is not None:
             self.scheduler.shutdown()
+        if self.leadership is not None:
+            self.leadership.release()
         self.processor.close()
         self.dispatcher.close()
         self.engine.dispose()
@@ -196,6 +216,7 @@ def build(
         channels,
         http,
         scheduler,
+        Leadership(settings.database_url) if scheduler is not None else None,
     )
 
 

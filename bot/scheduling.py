@@ -23,8 +23,9 @@ outside the stakeholder's quiet hours, so the dispatcher's pacing still applies.
 Why a module-level registry: a persistent job store pickles the job's callable by
 reference and its arguments by value, so a job can only name a module-level function
 with primitive arguments, never the running `App`. `Scheduler.start()` registers
-itself here and `wake(send_id)` finds it. One process, one scheduler: leader election
-for several processes on PostgreSQL is not built yet.
+itself here and `wake(send_id)` finds it. One scheduler per database: with several
+processes on PostgreSQL only the leader (`bot.leader`) starts it; `step_down()` stops it
+when the leader loses its lock, and `start()` may run again when it leads again.
 
 Nudges: rows are made by `sweep()`, a job every 15 minutes, rather than by hooks in the
 handling transaction (which is tuned for throughput and edited elsewhere): a run whose
@@ -440,6 +441,14 @@ class Scheduler:
         if self.aps.running:
             self.aps.shutdown(wait=False)
         self._engine.dispose()
+
+    async def step_down(self) -> None:
+        """No longer the leader: stop waking jobs here (rows stay pending for the next one)."""
+        self.shutdown()
+        for _ in range(100):  # AsyncIOScheduler finishes shutting down on a later loop turn
+            if not self.aps.running:
+                return
+            await asyncio.sleep(0)
 
     def reconcile(self, pending: Sequence[Wakeup]) -> None:
         """Every pending row has a job; every send job without a pending row is removed."""
