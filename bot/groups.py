@@ -36,7 +36,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from bot.calendar_files import content_type, session_ics
-from bot.followups import FollowupError, parse_cohort, zone_of
+from bot.followups import FollowupError, parse_cohort
+from bot.time_zones import zone_for
 from bot.timing import QuietHours, TimingError, grace, next_allowed, parse_when, parse_zone
 from conversations.catalog import translate
 from conversations.inputs import Pick, Submit, Toggle
@@ -236,6 +237,11 @@ def _when(start: datetime, minutes: int, zone: ZoneInfo, language: str) -> str:
         end=f"{finish:%H:%M}",
         zone=zone.key,
     )
+
+
+def _seen_by(person: Stakeholder, researcher_zone: str) -> ZoneInfo:
+    """The invitee's zone; someone who never gave one sees the session's (researcher's) zone."""
+    return zone_for(person, parse_zone(researcher_zone))
 
 
 def _shown(instant: datetime, zone: ZoneInfo) -> str:
@@ -501,7 +507,7 @@ def _promote(session: Session, group: DiscussionGroup, now: datetime) -> int | N
     first.response, first.updated_at = "yes", now
     session.flush()
     person = session.get_one(Stakeholder, first.stakeholder_id)
-    zone = zone_of(person)
+    zone = _seen_by(person, group.time_zone)
     when = _when(group.start_at, group.duration_minutes, zone, person.language)
     text = translate("group.promoted", person.language, title=group.title, when=when)
     _post(session, person, [Say(text)], now)
@@ -549,7 +555,7 @@ def cancel_group(session: Session, *, group_id: int, now: datetime) -> GroupResu
     people = store.invitees(session, group.id)
     told = [p for row, p in people if row.response != "no"]
     for person in told:
-        zone, language = zone_of(person), person.language
+        zone, language = _seen_by(person, group.time_zone), person.language
         when = _when(group.start_at, group.duration_minutes, zone, language)
         text = translate("group.cancelled", language, title=group.title, when=when)
         _post(session, person, [Say(text), _calendar(group, person, now)], now)
@@ -655,7 +661,7 @@ def _rsvp_ask(
     current: str | None = None,
     refresh: bool = False,
 ) -> Ask:
-    language, zone = person.language, zone_of(person)
+    language, zone = person.language, _seen_by(person, group.time_zone)
     when = _when(group.start_at, group.duration_minutes, zone, language)
     key = "group.rescheduled" if rescheduled else "group.invitation"
     hint = translate("group.hint", language)
@@ -686,7 +692,7 @@ def _calendar(group: DiscussionGroup, person: Stakeholder, now: datetime) -> Att
         organiser_name=ORGANISER,
         location_or_url=group.location,
         description=group.title,
-        attendee_zone=zone_of(person),
+        attendee_zone=_seen_by(person, group.time_zone),
         stamp_utc=now,
         sequence=group.sequence,
         cancelled=cancelled,
@@ -706,7 +712,7 @@ def _slot_label(start: datetime, minutes: int, zone: ZoneInfo, language: str) ->
 def _poll_ask(
     session: Session, poll: SchedulingPoll, person: Stakeholder, *, refresh: bool = False
 ) -> Ask:
-    language, zone = person.language, zone_of(person)
+    language, zone = person.language, _seen_by(person, poll.time_zone)
     votes = store.votes_of(session, poll.id, person.id)
     options = []
     for slot in store.slots(session, poll.id):
@@ -762,14 +768,15 @@ def process_send(
     and has checked it is pending and due; the row is finished here."""
     person = session.get(Stakeholder, row.stakeholder_id)
     if row.kind == "poll_invite":
-        status, messages, deadline = _poll_invite(session, row, person)
+        status, messages, deadline, zone_key = _poll_invite(session, row, person)
     else:
-        status, messages, deadline = _group_send(session, row, person, now, late_after)
+        status, messages, deadline, zone_key = _group_send(session, row, person, now, late_after)
     ids: tuple[int, ...] = ()
     if status == "done" and person is not None:
         not_before = None
         if row.kind != "group_reminder":  # reminders ignore quiet hours (module doc)
-            not_before = min(next_allowed(now, zone_of(person), quiet), deadline or now)
+            zone = _seen_by(person, zone_key)
+            not_before = min(next_allowed(now, zone, quiet), deadline or now)
             not_before = max(not_before, now)
         ids = _post(session, person, messages, now, not_before)
         status = "done" if ids else "missed"
@@ -777,7 +784,8 @@ def process_send(
     return ("sent" if status == "done" else status), ids
 
 
-_Decision = tuple[str, list[Message], datetime | None]
+_Decision = tuple[str, list[Message], datetime | None, str]
+"""(status, what to send, send no later than, the researcher's zone as fallback)."""
 
 
 def _group_send(
@@ -790,31 +798,31 @@ def _group_send(
     group = store.group(session, row.ref_id)
     invited = store.invitee(session, row.ref_id, row.stakeholder_id)
     if group is None or person is None or invited is None or group.status != "scheduled":
-        return "cancelled", [], None
+        return "cancelled", [], None, "UTC"
     if row.kind == "group_invite":
         if row.number != group.sequence:
-            return "cancelled", [], None  # superseded: the reschedule notice invited them
+            return "cancelled", [], None, "UTC"  # superseded: the reschedule notice invited them
         if now >= group.start_at:
-            return "missed", [], None
-        return "done", _invitation(group, person, now), group.start_at
+            return "missed", [], None, "UTC"
+        return "done", _invitation(group, person, now), group.start_at, group.time_zone
     hours = row.number % 100
     if row.number // 100 != group.sequence or invited.response not in ("yes", "maybe"):
-        return "cancelled", [], None
+        return "cancelled", [], None, "UTC"
     if grace(now, row.due_at, late_after, deadline_utc=group.start_at) == "skip":
-        return "missed", [], None
-    zone, language = zone_of(person), person.language
+        return "missed", [], None, "UTC"
+    zone, language = _seen_by(person, group.time_zone), person.language
     key = "group.reminder_day" if hours >= 24 else "group.reminder_hour"
     when = _when(group.start_at, group.duration_minutes, zone, language)
     text = translate(key, language, title=group.title, when=when, where=group.location)
-    return "done", [Say(text)], None
+    return "done", [Say(text)], None, group.time_zone
 
 
 def _poll_invite(session: Session, row: ScheduledSend, person: Stakeholder | None) -> _Decision:
     poll = store.poll(session, row.ref_id)
     if poll is None or person is None or poll.status != "open":
-        return "cancelled", [], None
+        return "cancelled", [], None, "UTC"
     first = min(s.start_at for s in store.slots(session, poll.id))
-    return "done", [_poll_ask(session, poll, person)], first
+    return "done", [_poll_ask(session, poll, person)], first, poll.time_zone
 
 
 # ------------------------------------------------------------ button presses (chat)

@@ -273,6 +273,20 @@ def test_the_invitation_is_in_each_invitees_zone_and_language_with_a_calendar_fi
     assert rules.process(sends(session_factory, "group_invite")[0].id).status == "skipped"
 
 
+def test_someone_who_never_gave_a_zone_sees_the_sessions_zone(
+    session_factory: Factory, people: dict[str, int], rules: Scheduling, clock: Clock
+) -> None:
+    with UnitOfWork(session_factory) as uow:
+        row = repository.create_stakeholder(uow.session, name="eve", language="en", now=T0)
+        repository.link_identity(uow.session, row.id, "console", "eve", now=T0)
+        uow.commit()
+    create(session_factory, to="eve")
+    process_due(rules, clock, "group_invite", T0)
+    ask, ics = inbox(session_factory, "eve")
+    assert isinstance(ask, Ask) and "10:00–11:00 (America/Toronto)" in ask.text
+    assert str(calendar_of(ics)[1].decoded("DTSTART").tzinfo) == "America/Toronto"
+
+
 def test_an_invitation_due_in_quiet_hours_waits_for_the_morning(
     session_factory: Factory, people: dict[str, int], rules: Scheduling, clock: Clock
 ) -> None:
