@@ -306,7 +306,7 @@ class ParleyRecords:
     stored: dict[int, dict[str, Any]]  # run id -> item -> value
     counts: Counter[tuple[int, str]]  # (run id, item) -> answer rows
     history: Counter[tuple[int, str]]  # (run id, item) -> answer-change rows
-    events: int  # inbound events recorded
+    events: int  # inbound events recorded from the platform
 
     def not_once(self, who: str, run_id: int, items: Iterable[str]) -> list[str]:
         """Problems for the `items` not stored (and changed) exactly once."""
@@ -343,7 +343,11 @@ def parley_records(database_url: str, platform_name: str) -> ParleyRecords:
                 (run_id, item)
                 for run_id, item in c.execute(select(AnswerChange.run_id, AnswerChange.item_id))
             )
-            events = c.execute(select(func.count()).select_from(ReceivedEvent)).scalar_one()
+            events = c.execute(
+                select(func.count())
+                .select_from(ReceivedEvent)
+                .where(ReceivedEvent.platform == platform_name)
+            ).scalar_one()
     finally:
         engine.dispose()
     stored: dict[int, dict[str, Any]] = {}
