@@ -26,6 +26,8 @@ class Arguments:
 
     positional: tuple[str, ...]
     options: dict[str, str] = field(default_factory=dict)
+    repeated: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Options that may be given more than once (`--slot A --slot B`), in order."""
 
     def option(self, name: str) -> str | None:
         return self.options.get(name)
@@ -44,12 +46,17 @@ def words(text: str) -> list[str]:
 
 
 def read_arguments(
-    tokens: Sequence[str], allowed: Collection[str], flags: Collection[str] = ()
+    tokens: Sequence[str],
+    allowed: Collection[str],
+    flags: Collection[str] = (),
+    repeatable: Collection[str] = (),
 ) -> Arguments:
-    """Separate `--name value` (names in `allowed`) and `--flag` (value "yes") from
-    positional words."""
+    """Separate `--name value` (names in `allowed` or `repeatable`) and `--flag` (value
+    "yes") from positional words."""
+    allowed = {*allowed, *repeatable}
     positional: list[str] = []
     options: dict[str, str] = {}
+    repeated: dict[str, tuple[str, ...]] = {}
     position = 0
     while position < len(tokens):
         token = tokens[position]
@@ -70,8 +77,11 @@ def read_arguments(
                 raise CommandError(f"--{name}: needs a value")
             position += 1
             value = tokens[position]
-        if name in options:
+        if name in repeatable:
+            repeated[name] = (*repeated.get(name, ()), value)
+        elif name in options:
             raise CommandError(f"--{name}: given twice")
-        options[name] = value
+        else:
+            options[name] = value
         position += 1
-    return Arguments(tuple(positional), options)
+    return Arguments(tuple(positional), options, repeated)

@@ -146,8 +146,8 @@ def _only_zone(text: str, usage: str, flags: tuple[str, ...] = ()) -> tuple[Argu
 
 
 def _list(session: Session, caller: Caller, text: str) -> Lines:
-    arguments, _ = _only_zone(text, "", flags=("all",))
-    listing = groups.list_groups(session, now=caller.now, include_past="all" in arguments.options)
+    arguments, _ = _only_zone(text, "", flags=("past",))
+    listing = groups.list_groups(session, now=caller.now, include_past="past" in arguments.options)
     return _chat(listing.lines(_zone(arguments, caller)))
 
 
@@ -199,12 +199,15 @@ def _poll(session: Session, main_key: str, caller: Caller, text: str) -> Lines:
 
 
 def _poll_create(session: Session, main_key: str, caller: Caller, text: str) -> Lines:
-    arguments = read_arguments(words(text), _POLL)
+    arguments = read_arguments(words(text), _POLL, repeatable=("slot",))
     rest = list(arguments.positional)
     title = arguments.option("title") or (rest.pop(0) if rest else "")
     if not title.strip():
         raise CommandError('title: missing (e.g. /group poll create "Data futures" …)')
-    slots = [s for s in _SLOT_SEPARATOR.split(" ".join(rest)) if s]
+    given = arguments.repeated.get("slot", ())
+    if given and rest:
+        raise CommandError(f"'{' '.join(rest)}': the slots are already given by --slot")
+    slots = list(given) or [s for s in _SLOT_SEPARATOR.split(" ".join(rest)) if s]
     zone = _zone(arguments, caller)
     result = groups.create_poll(
         session,

@@ -47,7 +47,7 @@ EN: dict[str, str] = {
     "research.help_groups": (
         '{slash}group create "<title>" <start> --where <place or link> --to <who> [--duration 60 | --end 15:00] [--capacity N] [--zone Z] · a discussion group\n'
         "   who: as above, or names and ids (Ann Lee, 7), or Slack people (@someone); on Slack, /parley group new opens a form\n"
-        "{slash}group list [--all] · {slash}group rsvps ID · {slash}group reschedule ID <start> [--duration D] · {slash}group cancel ID\n"
+        "{slash}group list [--past] · {slash}group rsvps ID · {slash}group reschedule ID <start> [--duration D] · {slash}group cancel ID\n"
         '{slash}group poll create "<title>" <slot> | <slot> … --where … --to … [--duration 60] · find a time (2-6 slots)\n'
         "{slash}group poll results ID · {slash}group poll confirm ID <slot>"
     ),
@@ -97,7 +97,7 @@ FR: dict[str, str] = {
     "research.help_groups": (
         '{slash}group create "<titre>" <début> --where <lieu ou lien> --to <qui> [--duration 60 | --end 15:00] [--capacity N] [--zone Z] · un groupe de discussion\n'
         "   qui : comme ci-dessus, ou des noms et numéros (Ann Lee, 7), ou des personnes Slack (@quelqu’un); sur Slack, /parley group new ouvre un formulaire\n"
-        "{slash}group list [--all] · {slash}group rsvps ID · {slash}group reschedule ID <début> [--duration D] · {slash}group cancel ID\n"
+        "{slash}group list [--past] · {slash}group rsvps ID · {slash}group reschedule ID <début> [--duration D] · {slash}group cancel ID\n"
         '{slash}group poll create "<titre>" <créneau> | <créneau> … --where … --to … [--duration 60] · trouver un moment (2 à 6 créneaux)\n'
         "{slash}group poll results ID · {slash}group poll confirm ID <créneau>"
     ),

@@ -376,6 +376,12 @@ def test_find_a_time_poll_in_chat_and_slack_people_as_invitees(handler: Handler)
     confirmed = in_group(handler, "/group poll confirm 1 2")
     assert confirmed.startswith("group 1 created: “Data futures” 2027-02-04 10:00 America/Toronto")
     assert group_counts(handler.session_factory)[:2] == (1, 1)
+    as_in_the_cli = in_group(
+        handler,
+        '/group poll create --title Retro --slot "2027-03-01 09:00" --slot "2027-03-02 09:00" '
+        "--slot 2027-03-03T09:00 --duration 90m --where Zoom --to all",
+    )
+    assert as_in_the_cli.splitlines()[0] == "poll 2: “Retro”, 4 invited, slots:"
 
 
 GROUP = '/group create "Data futures" {start} --where "Room 4" --to {to}{extra}'
@@ -415,10 +421,10 @@ def test_bad_group_input_says_the_field_and_schedules_nothing(
         ('/group create "Data futures" 2027-02-03 14:00 --to all', "where: missing (e.g. "),
         ('/group create "Data futures" 2027-02-03 14:00 --where x', "to: missing (e.g. "),
         ('/group create "  " 2027-02-03 14:00 --where x --to all', "title: missing"),
-        ("/group poll create T 2027-02-03 14:00 --where x --to all", "slots: offer 2 to 6 times"),
+        ("/group poll create T 2027-02-03 14:00 --where x --to all", "slot: offer 2 to 6 times"),
         (
             "/group poll create T 2027-02-03 14:00 | 2027-02-03 14:00 --where x --to all",
-            "slots: the same time is offered twice",
+            "slot: the same time is offered twice",
         ),
         ("/group poll confirm 1", "slot: give one slot number from poll results"),
         ("/group poll vote 1", "poll: use poll create, poll results or poll confirm"),
