@@ -5,13 +5,12 @@ the research team's, empty means off) names the occurrences. At each one, a shor
 status summary (until #6 supplies the digest itself) is posted through the outbox to
 the research channel, or to the console when none is set.
 
-Rows first, without a new table. Occurrences follow from the setting, so a future one
-needs no row: what must be remembered is which ones were handled. Each handled
-occurrence is a once-only mark in `inbound_events` (platform `parley`, event id
-`digest:<UTC instant>`), claimed by the same unique-key insert that dedupes platform
-events, in the transaction that enqueues the post: a second wake of the same occurrence
-finds the mark and posts nothing. A missed one also gets `digest-missed:<instant>`; the
-first start with a schedule records `digest-since` (when expectations begin).
+Rows first. Occurrences follow from the setting, so a future one needs no row: what
+must be remembered is which ones were handled. Each handled occurrence is a `digests`
+row (`storage.digests`), claimed by an insert on its unique `due_at` in the transaction
+that enqueues the post: a second wake of the same occurrence finds the row and posts
+nothing. A missed one is a row with status `missed`; the first start with a schedule
+records a `started` row (when expectations begin).
 
 APScheduler's job for an occurrence is `digest:<Unix seconds>`, its argument the same
 number. On start and at every sweep `pending()` walks the occurrences after the last
@@ -26,20 +25,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.questionnaires import QuestionnaireBook
 from bot.researcher import status_line
-from bot.time_zones import MARK_PLATFORM
 from bot.timing import DigestSchedule, TimingError, parse_zone
 from conversations.catalog import translate
 from conversations.messages import Say, message_to_dict
+from storage import digests as handled
 from storage import repository
-from storage.models import ReceivedEvent
 from storage.unit_of_work import UnitOfWork
 
 __all__ = ["CONSOLE_ADDRESS", "DigestPlan", "DigestResult", "Digests", "parse_plan"]
@@ -47,8 +44,6 @@ __all__ = ["CONSOLE_ADDRESS", "DigestPlan", "DigestResult", "Digests", "parse_pl
 CONSOLE_ADDRESS = ("console", "research")
 """Where digests go when no research channel is set: the console prints them."""
 
-_HANDLED = "digest:"
-_SINCE = "digest-since"
 _LOOK_BACK = timedelta(days=31)
 """After longer downtime, older occurrences are not recorded one by one."""
 
@@ -91,14 +86,6 @@ class DigestResult:
     outbox_id: int | None = None
 
 
-def _key(prefix: str, instant: datetime) -> str:
-    return f"{prefix}{instant.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
-
-
-def _instant(key: str) -> datetime:
-    return datetime.strptime(key.removeprefix(_HANDLED), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-
-
 @dataclass
 class Digests:
     session_factory: sessionmaker[Session]
@@ -139,39 +126,32 @@ class Digests:
 
     def _anchor(self, session: Session, now: datetime) -> datetime:
         """The last handled occurrence, else when this schedule was first seen."""
-        last = session.scalar(
-            select(ReceivedEvent.event_id)
-            .where(
-                ReceivedEvent.platform == MARK_PLATFORM,
-                ReceivedEvent.event_id.like(f"{_HANDLED}%"),
-            )
-            .order_by(ReceivedEvent.event_id.desc())
-            .limit(1)
-        )
+        last = handled.last_handled(session)
         if last is not None:
-            return _instant(last)
-        repository.record_inbound(session, MARK_PLATFORM, _SINCE, now)
-        since = session.scalar(
-            select(ReceivedEvent.received_at).where(
-                ReceivedEvent.platform == MARK_PLATFORM, ReceivedEvent.event_id == _SINCE
-            )
-        )
+            return last
+        since = handled.first_start(session)
+        if since is None:
+            handled.record_start(session, now)
         return since or now
 
     def _handle(
         self, session: Session, occurrence: datetime, now: datetime, *, missed: bool
     ) -> DigestResult:
         following = self.plan.next_after(occurrence)
-        if not repository.record_inbound(session, MARK_PLATFORM, _key(_HANDLED, occurrence), now):
-            return DigestResult("skipped")
         if missed or now - occurrence > self.grace:
-            repository.record_inbound(
-                session, MARK_PLATFORM, _key("digest-missed:", occurrence), now
-            )
+            if handled.claim_digest(session, occurrence, "missed", now) is None:
+                return DigestResult("skipped")
             return DigestResult("missed", following)
+        channel, address = self.address
+        claimed = handled.claim_digest(
+            session, occurrence, "done", now, channel=channel, address=address
+        )
+        if claimed is None:
+            return DigestResult("skipped")
         outbox_id = repository.enqueue(
             session,
-            *self.address,
+            channel,
+            address,
             message_to_dict(Say(self._text(session, occurrence))),
             now=now,
         )

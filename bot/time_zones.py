@@ -6,10 +6,10 @@ say, what they are sent is timed in the research team's zone (`zone_for`).
 
 When to ask, so the questionnaire is never interrupted: right after a run completes
 (the person is there, and has nothing left to answer), or when a follow-up is about to
-start for them, whichever comes first. Both call `ask_once`, which records the asking
-as a once-only mark in `inbound_events` (Parley's own platform name `parley`, event id
-`tz-question:<stakeholder id>`): the table's unique key makes "once" hold across
-processes and retries without a schema change.
+start for them, whichever comes first. Both call `ask_once`, which sets
+`stakeholders.time_zone_asked_at` with a guarded UPDATE (`storage.time_zone_question`):
+only the transaction that changed the row asks, so "once" holds across processes and
+retries, and a rolled-back step leaves the person still to be asked.
 
 How the answer comes back: the question's buttons are `Pick("tz", <zone>)`, handled by
 `take_answer` before the engine (the engine would see a button of no question of its
@@ -34,12 +34,11 @@ from conversations.inputs import Input, Pick, Reply
 from conversations.messages import Answered, Ask, AskStyle, Message, Notice, Option, Say
 from conversations.run import RunState, RunStatus
 from conversations.text import fold
-from storage import repository
 from storage.models import OPEN_STATUSES, Run, Stakeholder
+from storage.time_zone_question import claim_time_zone_question
 
 __all__ = [
     "ITEM",
-    "MARK_PLATFORM",
     "after_step",
     "ask_once",
     "is_known",
@@ -53,9 +52,6 @@ __all__ = [
 ITEM = "tz"
 """The question's item id: its buttons come back as `Pick("tz", <zone>)` (`p|tz|<zone>`
 on Telegram, at most 24 bytes of the 64 allowed)."""
-
-MARK_PLATFORM = "parley"
-"""The `inbound_events` platform of Parley's own once-only marks."""
 
 _PLACEHOLDERS = frozenset({"", "UTC"})
 
@@ -107,8 +103,7 @@ def ask_once(session: Session, person: Stakeholder, language: str, now: datetime
     """The question, the first time this is called for someone whose zone is unknown."""
     if is_known(person):
         return None
-    mark = f"tz-question:{person.id}"
-    if not repository.record_inbound(session, MARK_PLATFORM, mark, now):
+    if not claim_time_zone_question(session, person.id, now):
         return None
     return question(language)
 

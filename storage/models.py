@@ -20,6 +20,7 @@ from storage.types import UTCDateTime, json_document
 
 __all__ = [
     "ANSWER_STATES",
+    "DIGEST_STATUSES",
     "GROUP_RESPONSES",
     "GROUP_SEND_KINDS",
     "GROUP_STATUSES",
@@ -32,6 +33,7 @@ __all__ = [
     "Answer",
     "AnswerChange",
     "Base",
+    "Digest",
     "DiscussionGroup",
     "Followup",
     "GroupInvitee",
@@ -104,6 +106,8 @@ class Stakeholder(Base):
     time_zone: Mapped[str] = mapped_column(sa.String(64))
     email: Mapped[str | None] = mapped_column(sa.String(320))
     created_at: Mapped[datetime]
+    time_zone_asked_at: Mapped[datetime | None]
+    """When they were asked their zone (#5): set once, by a guarded UPDATE, so never twice."""
 
 
 class Identity(Base):
@@ -427,3 +431,31 @@ class PollVote(Base):
     slot_number: Mapped[int] = mapped_column(sa.Integer)
     choice: Mapped[str] = mapped_column(sa.String(8))
     updated_at: Mapped[datetime]
+
+
+# -- digest schedule (#5, #6) -----------------------------------------------------------
+
+DIGEST_STATUSES = ("done", "missed", "started")
+"""`done`: posted; `missed`: too late to post; `started`: not an occurrence but the instant
+the schedule was first seen (earlier occurrences were never expected)."""
+
+
+class Digest(Base):
+    """One occurrence of the digest schedule, handled: a row per `due_at`, never two.
+
+    Occurrences follow from the setting, so a future one has no row; the unique `due_at`
+    is what makes a second wake of the same occurrence (another process, a retried job)
+    post nothing. `channel`/`address` say where it was posted (None when it was not);
+    `summary` holds the numbers the digest showed, for the next "since last digest".
+    """
+
+    __tablename__ = "digests"
+    __table_args__ = (sa.CheckConstraint(_in("status", DIGEST_STATUSES), name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    due_at: Mapped[datetime] = mapped_column(unique=True)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    handled_at: Mapped[datetime]
+    channel: Mapped[str | None] = mapped_column(sa.String(32))
+    address: Mapped[str | None] = mapped_column(sa.String(200))
+    summary: Mapped[dict[str, Any] | None]

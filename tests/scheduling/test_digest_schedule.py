@@ -11,7 +11,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import scheduling as scheduling_module
@@ -23,7 +23,8 @@ from bot.settings import Settings
 from bot.timing import DigestSchedule, TimingError
 from conversations.messages import Say, message_from_dict
 from storage import UnitOfWork
-from storage.models import OutboxRow, ReceivedEvent
+from storage import digests as handled
+from storage.models import Digest, OutboxRow, ReceivedEvent
 from tests.e2e.support import EXAMPLE
 
 Factory = sessionmaker[Session]
@@ -66,14 +67,25 @@ def posts(sf: Factory) -> list[OutboxRow]:
         return list(uow.session.scalars(select(OutboxRow).order_by(OutboxRow.id)))
 
 
-def marks(sf: Factory, prefix: str) -> list[str]:
+def rows(sf: Factory, status: str | None = None) -> list[datetime]:
+    """The `digests` rows' occurrences (of one status), oldest first."""
     with UnitOfWork(sf) as uow:
-        found = uow.session.scalars(
-            select(ReceivedEvent.event_id)
-            .where(ReceivedEvent.platform == "parley", ReceivedEvent.event_id.like(f"{prefix}%"))
-            .order_by(ReceivedEvent.event_id)
+        return [
+            row.due_at
+            for row in handled.digests(uow.session)
+            if status is None or row.status == status
+        ]
+
+
+def no_fake_platform_events(sf: Factory) -> bool:
+    """`inbound_events` holds platform deliveries only: no marks of Parley's own."""
+    with UnitOfWork(sf) as uow:
+        count = uow.session.scalar(
+            select(func.count())
+            .select_from(ReceivedEvent)
+            .where(ReceivedEvent.platform == "parley")
         )
-        return list(found)
+    return count == 0
 
 
 # --------------------------------------------------------------------------- setting
@@ -160,6 +172,11 @@ def test_a_digest_posts_a_status_summary_once(
     assert isinstance(said, Say)
     assert said.text.startswith("Digest, 2027-01-04 09:00 EST: ")
     assert "invited" in said.text and "completed" in said.text
+    with UnitOfWork(session_factory) as uow:
+        [row] = uow.session.scalars(select(Digest).where(Digest.status == "done")).all()
+    assert (row.due_at, row.handled_at, row.channel, row.address) == (due, due, *RESEARCH)
+    assert row.summary is None
+    assert no_fake_platform_events(session_factory)
 
 
 def test_a_wake_before_its_time_posts_nothing(
@@ -170,7 +187,7 @@ def test_a_wake_before_its_time_posts_nothing(
     [due] = rules.pending()
     clock.now = due - timedelta(seconds=1)
     assert rules.process(due).status == "early"
-    assert posts(session_factory) == [] and marks(session_factory, "digest:") == []
+    assert posts(session_factory) == [] and rows(session_factory, "done") == []
 
 
 def test_without_a_research_channel_the_console_gets_it(
@@ -233,13 +250,12 @@ def test_downtime_the_latest_within_grace_fires_once_older_ones_are_recorded_mis
     clock.now = utc("2027-01-07T15:00")  # down Tue and Wed; Thursday's is an hour late
     thursday = utc("2027-01-07T14:00")
     assert rules.pending() == [thursday, utc("2027-01-08T14:00")]
-    assert marks(session_factory, "digest-missed:") == [
-        "digest-missed:2027-01-05T14:00:00Z",
-        "digest-missed:2027-01-06T14:00:00Z",
-    ]
+    assert rows(session_factory, "missed") == [utc("2027-01-05T14:00"), utc("2027-01-06T14:00")]
     assert rules.process(thursday).status == "sent"
     assert rules.pending() == [utc("2027-01-08T14:00")]  # nothing left to settle
     assert len(posts(session_factory)) == 2
+    assert rows(session_factory, "done") == [monday, thursday]
+    assert no_fake_platform_events(session_factory)
 
 
 def test_downtime_beyond_grace_posts_nothing(
@@ -250,7 +266,7 @@ def test_downtime_beyond_grace_posts_nothing(
     rules.pending()
     clock.now = utc("2027-01-04T20:01")  # 09:00 was 6 h 1 min ago
     assert rules.pending() == [utc("2027-01-05T14:00")]
-    assert marks(session_factory, "digest-missed:") == ["digest-missed:2027-01-04T14:00:00Z"]
+    assert rows(session_factory, "missed") == [utc("2027-01-04T14:00")]
     assert posts(session_factory) == []
 
 
@@ -260,7 +276,8 @@ def test_the_first_start_does_not_count_earlier_occurrences_as_missed(
     clock = Clock(utc("2027-01-04T15:00"))  # an hour after today's 09:00
     rules = digests(session_factory, book, clock)
     assert rules.pending() == [utc("2027-01-05T14:00")]
-    assert marks(session_factory, "digest") == ["digest-since"]
+    assert rows(session_factory) == rows(session_factory, "started") == [clock.now]
+    assert no_fake_platform_events(session_factory)
 
 
 def test_restart_between_scheduling_and_firing_fires_once(
