@@ -5,23 +5,28 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, Integer, String, column, inspect, select, table, text
 
 from storage import (
     DatabaseNewerThanCode,
+    UnitOfWork,
     current_revision,
+    digests,
     ensure_schema,
     head_revision,
     make_engine,
+    make_session_factory,
     upgrade,
 )
 from storage.migrate import alembic_config
-from storage.models import Base
+from storage.models import Base, Stakeholder
+from storage.types import UTCDateTime
 
 TABLES = {
     "stakeholders",
@@ -32,6 +37,7 @@ TABLES = {
     "answer_history",
     "inbound_events",
     "outbox",
+    "digests",
 }
 
 
@@ -133,3 +139,74 @@ def test_postgres_tables_and_alembic_version_land_in_the_test_schema(postgres_ur
 
     assert schema.startswith("t_")
     assert schemas.count(schema) == len(TABLES) + 1
+
+
+# ---------------------------------------------------- 0005: marks out of inbound_events
+
+_AT = datetime(2027, 1, 4, 14, 0, 5, tzinfo=UTC)
+_events = table(
+    "inbound_events",
+    column("platform", String),
+    column("event_id", String),
+    column("received_at", UTCDateTime()),
+)
+_OLD_MARKS = {
+    ("parley", "tz-question:1"): _AT,
+    ("parley", "digest-since"): _AT - timedelta(days=3),
+    ("parley", "digest:2027-01-03T14:00:00Z"): _AT - timedelta(days=1),
+    ("parley", "digest-missed:2027-01-03T14:00:00Z"): _AT - timedelta(days=1),
+    ("parley", "digest:2027-01-04T14:00:00Z"): _AT,
+}
+_DELIVERY = ("telegram", "8812")
+
+
+def _inbound(engine: Engine) -> dict[tuple[str, str], datetime]:
+    with engine.connect() as connection:
+        rows = connection.execute(select(_events))
+        return {(platform, event_id): at for platform, event_id, at in rows}
+
+
+def test_0005_moves_the_marks_out_of_inbound_events_and_back(bare_engine: Engine) -> None:
+    """Rows written by 0004-era code keep their meaning; only platform deliveries stay."""
+    upgrade(bare_engine, "0004")
+    people = table(
+        "stakeholders",
+        column("id", Integer),
+        column("name", String),
+        column("language", String),
+        column("time_zone", String),
+        column("created_at", UTCDateTime()),
+    )
+    with bare_engine.begin() as connection:
+        connection.execute(
+            people.insert(),
+            [
+                {"id": n, "name": f"p{n}", "language": "en", "time_zone": "UTC", "created_at": _AT}
+                for n in (1, 2)
+            ],
+        )
+        rows = [*_OLD_MARKS.items(), (_DELIVERY, _AT)]
+        connection.execute(
+            _events.insert(),
+            [{"platform": p, "event_id": e, "received_at": at} for (p, e), at in rows],
+        )
+
+    upgrade(bare_engine)
+    assert _inbound(bare_engine) == {_DELIVERY: _AT}
+    factory = make_session_factory(bare_engine)
+    with UnitOfWork(factory) as uow:
+        asked = {p.id: p.time_zone_asked_at for p in uow.session.scalars(select(Stakeholder))}
+        handled = [(d.due_at, d.status, d.handled_at) for d in digests.digests(uow.session)]
+    assert asked == {1: _AT, 2: None}
+    assert handled == [
+        (_AT - timedelta(days=3), "started", _AT - timedelta(days=3)),
+        (datetime(2027, 1, 3, 14, tzinfo=UTC), "missed", _AT - timedelta(days=1)),
+        (datetime(2027, 1, 4, 14, tzinfo=UTC), "done", _AT),
+    ]
+
+    with bare_engine.begin() as connection:
+        command.downgrade(alembic_config(connection=connection), "0004")
+    assert _inbound(bare_engine) == {**_OLD_MARKS, _DELIVERY: _AT}
+    assert "digests" not in inspect(bare_engine).get_table_names()
+    columns = {c["name"] for c in inspect(bare_engine).get_columns("stakeholders")}
+    assert "time_zone_asked_at" not in columns
