@@ -68,6 +68,9 @@ class PacingRules:
     (Slack's `chat.update`: Tier 3, ~50/minute per workspace)."""
     live_edit_reserve: float = 5.0
     """Edit tokens a transcript rewrite leaves for live ones (a ticked checkbox redrawn)."""
+    edits_count_as_messages: bool = True
+    """Whether an edit also spends the account's message budget (`overall`). Telegram's
+    30/s is about messages sent; edits have their own budget there."""
 
 
 class Pacer:
@@ -89,10 +92,10 @@ class Pacer:
         """
         if not edit:
             buckets: tuple[TokenBucket, ...] = (self._chat(address), self._overall)
-        elif self._edits is None or booked:
-            buckets = (self._overall,)
         else:
-            buckets = (self._edits, self._overall)
+            own = () if self._edits is None or booked else (self._edits,)
+            shared = (self._overall,) if self.rules.edits_count_as_messages else ()
+            buckets = own + shared
         for bucket in buckets:
             delay = bucket.reserve()
             if delay > 0:

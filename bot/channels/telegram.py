@@ -46,12 +46,17 @@ _NOT_MODIFIED = "message is not modified"
 def telegram_pacing() -> PacingRules:
     """Telegram's limits (30/s per bot, ~1/s per chat with bursts, 20/min per group), kept
     with a margin: our clock and Telegram's see the same sends a few milliseconds apart, so
-    pacing exactly at the limit would trip it now and then."""
+    pacing exactly at the limit would trip it now and then. The limits are on messages
+    sent; edits (a question turned into its answer, a ticked box) get a budget of their
+    own at the same rate instead of taking turns with new questions."""
     return PacingRules(
         overall=RateLimit(29.0, burst=10.0),
         direct=RateLimit(0.95, burst=2.0),
         group=RateLimit.per_minute(19.0, burst=2.0),
         is_group=lambda address: address.startswith("-"),
+        edits=RateLimit(29.0, burst=10.0),
+        live_edit_reserve=2.0,
+        edits_count_as_messages=False,
     )
 
 

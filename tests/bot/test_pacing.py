@@ -65,3 +65,23 @@ def test_without_an_edit_limit_rewrites_are_never_put_off() -> None:
     rules = PacingRules(RateLimit(30.0, 30.0), RateLimit(1.0, 2.0), RateLimit(0.3, 1.0))
     pacer = Pacer(rules, Clock())
     assert {pacer.rewrite_delay() for _ in range(100)} == {0.0}
+
+
+def test_edits_with_their_own_budget_leave_the_message_budget_to_new_messages() -> None:
+    clock = Clock()
+    rules = PacingRules(
+        overall=RateLimit(1.0, burst=1.0),
+        direct=RateLimit(100.0, burst=100.0),
+        group=RateLimit(100.0, burst=100.0),
+        edits=RateLimit(100.0, burst=100.0),
+        edits_count_as_messages=False,
+    )
+    pacer = Pacer(rules, clock)
+
+    async def ten_edits_then_a_message() -> None:
+        for _ in range(10):
+            await pacer.wait("chat", edit=True)
+        await pacer.wait("chat")
+
+    asyncio.run(asyncio.wait_for(ten_edits_then_a_message(), 0.5))  # nothing waited
+    assert pacer._overall.reserve() == pytest.approx(1.0)  # only the message took a turn
