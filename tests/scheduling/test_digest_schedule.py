@@ -280,6 +280,20 @@ def test_the_first_start_does_not_count_earlier_occurrences_as_missed(
     assert no_fake_platform_events(session_factory)
 
 
+def test_a_restart_before_the_first_digest_still_expects_it(
+    session_factory: Factory, book: QuestionnaireBook
+) -> None:
+    clock = Clock(utc("2027-01-04T12:00"))  # first seen at 07:00 in Toronto
+    digests(session_factory, book, clock).pending()
+    clock.now = utc("2027-01-04T15:00")  # down over 09:00, back within grace
+    again = digests(session_factory, book, clock)  # a new process
+    monday = utc("2027-01-04T14:00")
+    assert again.pending() == [monday, utc("2027-01-05T14:00")]
+    assert again.process(monday).status == "sent"
+    assert rows(session_factory, "started") == [utc("2027-01-04T12:00")]  # not moved
+    assert rows(session_factory, "done") == [monday]
+
+
 def test_restart_between_scheduling_and_firing_fires_once(
     database_url: str, session_factory: Factory, book: QuestionnaireBook
 ) -> None:

@@ -139,6 +139,15 @@ def zone_of(sf: Factory, who: str) -> str:
         return str(uow.session.scalars(statement).one())
 
 
+def asked_at(sf: Factory) -> dict[str, datetime | None]:
+    """When each person was asked their zone, by account."""
+    with UnitOfWork(sf) as uow:
+        statement = select(Identity.external_id, Stakeholder.time_zone_asked_at).join(
+            Stakeholder, Identity.stakeholder_id == Stakeholder.id
+        )
+        return {who: at for who, at in uow.session.execute(statement)}
+
+
 def complete(handler: Handler, who: str = "alice", gap: str = "Toronto") -> list[Message]:
     """Take the check-in from start to end; what the last answer got back."""
     for what in (Begin(), "I agree", "1", "3", "no"):
@@ -157,6 +166,23 @@ def test_asked_right_after_completion_and_never_before(
     assert zone_of(session_factory, "alice") == "UTC"
     assert isinstance(last[-1], Ask) and last[-1].item_id == "tz"
     assert any("check-in answers have been recorded" in str(m) for m in last[:-1])
+    assert asked_at(session_factory) == {"alice": NOW}
+
+
+def test_asked_after_completion_means_not_asked_again_before_a_follow_up(
+    session_factory: Factory, handler: Handler, book: QuestionnaireBook
+) -> None:
+    complete(handler)
+    due = NOW + timedelta(days=7)
+    with UnitOfWork(session_factory) as uow:
+        alice = uow.session.scalars(select(Identity).where(Identity.external_id == "alice")).one()
+    [send] = _followup_sends(session_factory, due, [alice.stakeholder_id], number=2)
+    before = len(_outbox(session_factory))
+    rules = Scheduling(session_factory, book, lambda: due, default_zone=ZoneInfo("America/Toronto"))
+    assert rules.process(send).status == "sent"
+    later = _outbox(session_factory)[before:]
+    assert later and not any(_asks_zone(r.payload) for r in later)
+    assert asked_at(session_factory) == {"alice": NOW}
 
 
 def test_a_known_zone_is_never_asked(session_factory: Factory, handler: Handler) -> None:
