@@ -3,6 +3,10 @@
 Columns: name, organisation, organisation_type, region, language, time_zone, email,
 slack_id (optional). Rows are matched on e-mail (else name + organisation), so importing
 an updated roster updates people instead of duplicating them.
+
+An empty time_zone is allowed: the person is then asked once (`bot.time_zones`) and
+timed in the research team's zone until they answer. Re-importing a row with an empty
+zone keeps the zone someone already has (given in the roster or by their answer).
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ class RosterEntry:
     region: str | None
     language: str
     time_zone: str
+    """An IANA zone, or "" when the roster left it empty (asked once, later)."""
     email: str | None
     slack_id: str | None
 
@@ -88,15 +93,13 @@ def _entry(
         problem("name", "required")
     if language not in languages:
         problem("language", f"{language!r} is not one of {', '.join(languages)}")
-    try:
-        ZoneInfo(zone or "")
-    except (ZoneInfoNotFoundError, ValueError):
+    if zone is not None and not _is_zone(zone):
         problem("time_zone", f"unknown time zone {zone!r} (use e.g. America/Toronto)")
     if email is not None and not _EMAIL.match(email):
         problem("email", f"not an e-mail address: {email!r}")
     if slack_id is not None and not _SLACK_ID.match(slack_id):
         problem("slack_id", f"not a Slack user id: {slack_id!r}")
-    if name is None or language is None or zone is None:
+    if name is None or language is None:
         return None
     return RosterEntry(
         name=name,
@@ -104,10 +107,18 @@ def _entry(
         organisation_type=value("organisation_type"),
         region=value("region"),
         language=language,
-        time_zone=zone,
+        time_zone=zone or "",
         email=email,
         slack_id=slack_id,
     )
+
+
+def _is_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def import_roster(session: Session, entries: list[RosterEntry], now: datetime) -> tuple[int, int]:
@@ -160,5 +171,6 @@ def _update(stakeholder: Stakeholder, entry: RosterEntry) -> None:
     stakeholder.organisation_type = entry.organisation_type
     stakeholder.region = entry.region
     stakeholder.language = entry.language
-    stakeholder.time_zone = entry.time_zone
+    if entry.time_zone:
+        stakeholder.time_zone = entry.time_zone
     stakeholder.email = entry.email

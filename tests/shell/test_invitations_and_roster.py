@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import time_zones
 from bot.channels.base import InboundEvent
 from bot.handling import Access, Handler
 from bot.invites import issue_telegram_invites
@@ -101,6 +102,43 @@ def test_bad_roster_rows_are_one_line_each(tmp_path: Path) -> None:
         f"{bad}:3: email: not an e-mail address: 'not-an-email'",
         f"{bad}:3: slack_id: not a Slack user id: 'x'",
     ]
+
+
+def test_a_row_without_a_time_zone_is_imported_and_asked_once(
+    session_factory: Factory, tmp_path: Path
+) -> None:
+    roster = tmp_path / "roster.csv"
+    header = "name,organisation,organisation_type,region,language,time_zone,email,slack_id\n"
+    roster.write_text(header + "Zoë,Org,non_profit,on,fr,,zoe@example.org,\n")
+    with UnitOfWork(session_factory) as uow:
+        assert import_roster(uow.session, read_roster(roster, ("en", "fr")), NOW) == (1, 0)
+        zoe = uow.session.scalars(select(Stakeholder).where(Stakeholder.name == "Zoë")).one()
+        assert zoe.time_zone == "" and not time_zones.is_known(zoe)
+        asked = time_zones.ask_once(uow.session, zoe, zoe.language, NOW)
+        assert asked is not None and asked.item_id == "tz"
+        assert time_zones.ask_once(uow.session, zoe, zoe.language, NOW) is None
+        zoe.time_zone = "America/Halifax"  # their answer
+        uow.commit()
+
+    with UnitOfWork(session_factory) as uow:  # the same roster again: the answer is kept
+        assert import_roster(uow.session, read_roster(roster, ("en", "fr")), NOW) == (0, 1)
+        uow.commit()
+    with UnitOfWork(session_factory) as uow:
+        zoe = uow.session.scalars(select(Stakeholder).where(Stakeholder.name == "Zoë")).one()
+        assert (zoe.time_zone, zoe.time_zone_asked_at) == ("America/Halifax", NOW)
+
+
+def test_a_row_with_a_time_zone_updates_it(session_factory: Factory, tmp_path: Path) -> None:
+    roster = tmp_path / "roster.csv"
+    header = "name,organisation,organisation_type,region,language,time_zone,email,slack_id\n"
+    for zone, expected in (("", ""), ("America/Regina", "America/Regina")):
+        roster.write_text(header + f"Ann,Org,non_profit,on,en,{zone},ann@example.org,\n")
+        with UnitOfWork(session_factory) as uow:
+            import_roster(uow.session, read_roster(roster, ("en", "fr")), NOW)
+            uow.commit()
+        with UnitOfWork(session_factory) as uow:
+            ann = uow.session.scalars(select(Stakeholder).where(Stakeholder.name == "Ann")).one()
+            assert ann.time_zone == expected
 
 
 def test_invitation_binds_the_account_and_starts_consent_in_their_language(
