@@ -93,6 +93,7 @@ def add_followup(
         zone=researcher,
         created_by=f"cli:{getpass.getuser()}",
         now=now or datetime.now(UTC),
+        team_zone=researcher_zone(settings.researcher_time_zone),
     )
 
 
@@ -105,12 +106,16 @@ def schedule_followup(
     zone: ZoneInfo,
     created_by: str,
     now: datetime,
+    team_zone: ZoneInfo | None = None,
 ) -> list[str]:
     """Validate, store the follow-up and its first sends, and say what was scheduled.
 
     Shared by the CLI and the researcher chat commands, so both refuse the same input
     with the same message (naming the field) and schedule nothing when they do.
+    `team_zone` (default `zone`) times people whose own zone is not known, as the
+    scheduler does later (`Scheduling.default_zone`).
     """
+    fallback = team_zone or zone
     label = (request.wave or book.current.id).strip()
     if not label or len(label) > MAX_WAVE or ":" in label:
         raise FollowupError(f"--wave {label!r}: 1-{MAX_WAVE} characters, no ':'")
@@ -124,7 +129,7 @@ def schedule_followup(
         starting=request.starting,
         after=request.after,
         zone=zone,
-        member_zones=[zone_of(person) for person in members],
+        member_zones=[zone_of(person, fallback) for person in members],
         main_questionnaire=main_key,
         now=now,
     )
@@ -140,9 +145,9 @@ def schedule_followup(
         now=now,
     )
     if plan.schedule["type"] == "after":
-        sends = after_sends(session, followup, now)
+        sends = after_sends(session, followup, now, fallback=fallback)
     else:
-        sends = first_sends(followup, members, now)
+        sends = first_sends(followup, members, now, fallback=fallback)
     created = schedules.schedule_sends(session, sends, now)
     lines = [
         f"follow-up {followup.id}: {book.current.id} v{book.current.version} (wave {label}) "

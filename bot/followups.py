@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from bot.time_zones import zone_for
 from bot.timing import (
     Recurrence,
     TimingError,
@@ -41,7 +42,6 @@ from bot.timing import (
     parse_after,
     parse_every,
     parse_when,
-    parse_zone,
 )
 from conversations.run import RunState
 from storage import repository, schedules
@@ -69,12 +69,13 @@ class FollowupError(ValueError):
     """A request that cannot be scheduled; the message names the field and is shown as is."""
 
 
-def zone_of(person: Stakeholder) -> ZoneInfo:
-    """A stakeholder's zone; an unreadable one counts as UTC rather than blocking sends."""
-    try:
-        return parse_zone(person.time_zone or "UTC")
-    except TimingError:
-        return ZoneInfo("UTC")
+def zone_of(person: Stakeholder, fallback: ZoneInfo) -> ZoneInfo:
+    """The zone a follow-up's wall time is read in for `person`: theirs once known, else
+    `fallback`, the research team's (`bot.time_zones.zone_for`, as for groups and nudges).
+
+    Not UTC: "10:00" for someone who never gave a zone would be 05:00 in Toronto.
+    """
+    return zone_for(person, fallback)
 
 
 # ------------------------------------------------------------------------ cohorts
@@ -239,22 +240,30 @@ def _occurrence(
     return number, found[0]
 
 
-def first_sends(followup: Followup, members: Sequence[Stakeholder], now: datetime) -> list[NewSend]:
-    """The first send of an `at` or `every` follow-up for each member (none in the past)."""
+def first_sends(
+    followup: Followup, members: Sequence[Stakeholder], now: datetime, *, fallback: ZoneInfo
+) -> list[NewSend]:
+    """The first send of an `at` or `every` follow-up for each member (none in the past).
+
+    `fallback` (the research team's zone) times members whose own zone is not known.
+    """
     sends: list[NewSend] = []
     for person in members:
-        found = _occurrence(followup.schedule, zone_of(person), now - timedelta(seconds=1))
+        zone = zone_of(person, fallback)
+        found = _occurrence(followup.schedule, zone, now - timedelta(seconds=1))
         if found is not None:
             number, due = found
             sends.append(NewSend("followup", person.id, followup.id, number, due))
     return sends
 
 
-def next_send(followup: Followup, person: Stakeholder, after_utc: datetime) -> NewSend | None:
+def next_send(
+    followup: Followup, person: Stakeholder, after_utc: datetime, *, fallback: ZoneInfo
+) -> NewSend | None:
     """The occurrence after `after_utc` of a recurring follow-up, or None when it ended."""
     if followup.schedule["type"] != "every" or followup.cancelled_at is not None:
         return None
-    found = _occurrence(followup.schedule, zone_of(person), after_utc)
+    found = _occurrence(followup.schedule, zone_of(person, fallback), after_utc)
     if found is None:
         return None
     number, due = found
@@ -272,7 +281,9 @@ def _event_time(session: Session, person: Stakeholder, event: str, key: str) -> 
     return RunState.from_dict(run.state).started_at
 
 
-def after_sends(session: Session, followup: Followup, now: datetime) -> list[NewSend]:
+def after_sends(
+    session: Session, followup: Followup, now: datetime, *, fallback: ZoneInfo
+) -> list[NewSend]:
     """For an `after` follow-up: a send for each member whose event happened and has none yet."""
     schedule = followup.schedule
     if schedule["type"] != "after" or followup.cancelled_at is not None:
@@ -286,6 +297,6 @@ def after_sends(session: Session, followup: Followup, now: datetime) -> list[New
         event = _event_time(session, person, schedule["event"], schedule["questionnaire"])
         if event is None:
             continue
-        due = max(after_event(event, delta, zone_of(person)), followup.created_at)
+        due = max(after_event(event, delta, zone_of(person, fallback)), followup.created_at)
         sends.append(NewSend("followup", person.id, followup.id, 1, due))
     return sends

@@ -124,6 +124,7 @@ def _add(session: Session, main_key: str, caller: Caller, text: str) -> list[str
         zone=researcher_zone(arguments.option("zone") or caller.desk.zone),
         created_by=caller.author,
         now=caller.now,
+        team_zone=researcher_zone(caller.desk.zone),
     )
 
 

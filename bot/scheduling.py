@@ -240,7 +240,7 @@ class Scheduling:
         row: ScheduledSend,
         now: datetime,
     ) -> tuple[Wakeup, ...]:
-        following = next_send(followup, person, row.due_at)
+        following = next_send(followup, person, row.due_at, fallback=self.default_zone)
         if following is None:
             return ()
         return tuple(Wakeup.of(r) for r in schedules.schedule_sends(session, [following], now))
@@ -314,9 +314,8 @@ class Scheduling:
             session = uow.session
             created += schedules.schedule_sends(session, self._nudges_due(session), now)
             for followup in schedules.followups(session):
-                created += schedules.schedule_sends(
-                    session, after_sends(session, followup, now), now
-                )
+                made = after_sends(session, followup, now, fallback=self.default_zone)
+                created += schedules.schedule_sends(session, made, now)
             uow.commit()
         return [Wakeup.of(row) for row in created]
 

@@ -10,6 +10,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -87,7 +88,9 @@ def followup(
             now=now,
         )
         members = schedules.cohort_members(uow.session, row.cohort)
-        created = schedules.schedule_sends(uow.session, first_sends(row, members, now), now)
+        created = schedules.schedule_sends(
+            uow.session, first_sends(row, members, now, fallback=ZoneInfo("America/Toronto")), now
+        )
         uow.commit()
         return row.id, created
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels import slack_format, telegram_format
 from bot.channels.base import InboundEvent
+from bot.followup_cli import FollowupRequest, schedule_followup
 from bot.handling import Handler
 from bot.questionnaires import QuestionnaireBook
 from bot.scheduling import Scheduling
@@ -27,7 +28,14 @@ from bot.timing import CANADIAN_ZONES
 from conversations.inputs import Begin, Input, Pick, Reply
 from conversations.messages import Answered, Ask, Message, Notice, Say, message_from_dict
 from storage import UnitOfWork, repository, schedules
-from storage.models import Answer, Identity, OutboxRow, ReceivedEvent, Stakeholder
+from storage.models import (
+    Answer,
+    Identity,
+    OutboxRow,
+    ReceivedEvent,
+    ScheduledSend,
+    Stakeholder,
+)
 
 Factory = sessionmaker[Session]
 CHECK_IN = Path(__file__).resolve().parents[2] / "examples" / "check-in.yaml"
@@ -332,3 +340,60 @@ def _outbox(sf: Factory) -> list[OutboxRow]:
 def _asks_zone(payload: dict[str, Any]) -> bool:
     message = message_from_dict(payload)
     return isinstance(message, Ask) and message.item_id == "tz"
+
+
+# -------------------------------------------------------------------------- follow-ups
+
+HALIFAX = ZoneInfo("America/Halifax")
+
+
+def test_a_follow_up_at_10_for_someone_without_a_zone_is_at_10_in_the_research_teams_zone(
+    session_factory: Factory, book: QuestionnaireBook
+) -> None:
+    """Every four weeks from 10:00 on 2027-03-04, across Halifax's DST start (03-14)."""
+    unknown = [_person(session_factory, "una", "UTC"), _person(session_factory, "zed", "")]
+    kim = _person(session_factory, "kim", "America/Vancouver")
+    request = FollowupRequest("all", every="every 4 weeks", starting="2027-03-04 10:00")
+    with UnitOfWork(session_factory) as uow:
+        lines = schedule_followup(
+            uow.session,
+            book,
+            "check-in",
+            request,
+            zone=ZoneInfo("America/Toronto"),  # how the researcher typed the time
+            created_by="test",
+            now=NOW,
+            team_zone=HALIFAX,  # PARLEY_RESEARCHER_TIME_ZONE
+        )
+        uow.commit()
+    assert lines[-1] == (
+        "first sends: 3, 2027-03-04 09:00 America/Toronto to 2027-03-04 13:00 America/Toronto"
+    )
+    first = _sends(session_factory)
+    march = datetime(2027, 3, 4, 14, 0, tzinfo=UTC)  # 10:00 AST
+    assert first == {unknown[0]: [march], unknown[1]: [march], kim: [march + timedelta(hours=4)]}
+
+    rules = Scheduling(session_factory, book, lambda: march, default_zone=HALIFAX)
+    for send in _pending_ids(session_factory, unknown):
+        assert rules.process(send).status == "sent"
+    april = datetime(2027, 4, 1, 13, 0, tzinfo=UTC)  # 10:00 ADT, not 14:00 UTC again
+    assert {who: due[1:] for who, due in _sends(session_factory).items()} == {
+        unknown[0]: [april],
+        unknown[1]: [april],
+        kim: [],
+    }
+
+
+def _sends(sf: Factory) -> dict[int, list[datetime]]:
+    """Each stakeholder's follow-up sends, by due time."""
+    found: dict[int, list[datetime]] = {}
+    with UnitOfWork(sf) as uow:
+        rows = uow.session.scalars(select(ScheduledSend).order_by(ScheduledSend.due_at))
+        for row in rows:
+            found.setdefault(row.stakeholder_id, []).append(row.due_at)
+    return found
+
+
+def _pending_ids(sf: Factory, who: list[int]) -> list[int]:
+    with UnitOfWork(sf) as uow:
+        return [r.id for r in schedules.pending_sends(uow.session) if r.stakeholder_id in who]
