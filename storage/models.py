@@ -38,6 +38,7 @@ __all__ = [
     "Followup",
     "GroupInvitee",
     "Identity",
+    "InstanceSecret",
     "Invite",
     "MessageRef",
     "OutboxRow",
@@ -459,3 +460,22 @@ class Digest(Base):
     channel: Mapped[str | None] = mapped_column(sa.String(32))
     address: Mapped[str | None] = mapped_column(sa.String(200))
     summary: Mapped[dict[str, Any] | None]
+
+
+# -- exports (#6) -----------------------------------------------------------------------
+
+
+class InstanceSecret(Base):
+    """A random secret of this database, by name; `pseudonym_key` keys export pseudonyms.
+
+    Made by migration 0006 (`storage.instance_secrets` makes one for a database built
+    without migrations). Kept in the database
+    rather than a setting so that pseudonyms stay the same wherever the data is exported
+    from, and do not survive a copy of the settings onto another study's database.
+    """
+
+    __tablename__ = "instance_secrets"
+
+    name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.String(128))
+    created_at: Mapped[datetime]
