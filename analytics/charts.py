@@ -1,0 +1,224 @@
+"""Digest charts as PNG bytes: one bar chart per choice item, diverging bars for scales, the funnel.
+
+Why it looks like this:
+- matplotlib's object API with the Agg canvas set explicitly on every figure
+  (`FigureCanvasAgg`); pyplot is never imported, so there is no GUI backend, no global
+  figure registry to leak into, and nothing to close: a figure is garbage once its PNG
+  is written into memory.
+- One style (`STYLE`) for every chart, applied with `rc_context`, so charts look alike
+  and nothing touches the process-wide rcParams.
+- Horizontal bars, labels wrapped and then cut with an ellipsis: French choice labels are
+  long, and a horizontal bar has room for two lines of text where a vertical one has none.
+- Every chart carries a title and an alt text sentence that states its numbers, in the
+  reader's language, for screen readers (Slack `alt_txt`, Telegram captions).
+- PNG metadata is emptied so the same numbers give the same bytes.
+
+The drawing functions (`bar_png`, `diverging_png`, `funnel_png`) take plain lists, so a
+chart can be drawn from anything; `charts_for` wires them to a digest.
+"""
+
+from __future__ import annotations
+
+import io
+import textwrap
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import matplotlib
+import matplotlib.colors
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.typing import RcKeyType
+
+__all__ = [
+    "STYLE",
+    "Chart",
+    "bar_png",
+    "diverging_png",
+    "funnel_png",
+    "wrap_label",
+]
+
+STYLE: dict[RcKeyType, Any] = {
+    "font.size": 9,
+    "axes.titlesize": 11,
+    "axes.titleweight": "bold",
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.spines.left": False,
+    "axes.edgecolor": "#888888",
+    "xtick.color": "#444444",
+    "ytick.color": "#222222",
+    "ytick.major.size": 0,
+    "figure.facecolor": "white",
+    "savefig.facecolor": "white",
+}
+"""The one look every chart shares (applied per chart, never globally)."""
+
+ACCENT = "#2f6f9f"
+MUTED = "#b9c7d3"
+DPI = 100
+WIDTH = 7.5
+"""Inches; 750 px at DPI, legible inline in Slack and Telegram without zooming."""
+LABEL_WIDTH = 30
+LABEL_LINES = 2
+TITLE_WIDTH = 70
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart ready to post: the image, a title, and the sentence a screen reader says."""
+
+    key: str
+    """Stable name: "item-<item id>", "scale-<n>", "funnel"; also the upload's file name."""
+    title: str
+    alt_text: str
+    png: bytes
+
+    @property
+    def filename(self) -> str:
+        return f"{self.key}.png"
+
+
+def wrap_label(text: str, width: int = LABEL_WIDTH, lines: int = LABEL_LINES) -> str:
+    """`text` on at most `lines` lines of `width` characters, cut with "…" when longer."""
+    wrapped = textwrap.wrap(" ".join(text.split()), width=width, break_long_words=True)
+    if len(wrapped) <= lines:
+        return "\n".join(wrapped)
+    kept = wrapped[:lines]
+    kept[-1] = kept[-1][: width - 1].rstrip() + "…"
+    return "\n".join(kept)
+
+
+def bar_png(
+    title: str, labels: Sequence[str], values: Sequence[float], notes: Sequence[str]
+) -> bytes:
+    """Horizontal bars, first label on top, each annotated with its note ("5 · 50%")."""
+    with _figure(len(labels)) as (figure, axes):
+        positions = list(range(len(labels)))[::-1]
+        axes.barh(positions, values, color=ACCENT, height=0.6)
+        _bar_labels(axes, positions, values, notes)
+        _finish(axes, title, positions, labels)
+        return _png(figure)
+
+
+def funnel_png(
+    title: str, stages: Sequence[str], counts: Sequence[int], notes: Sequence[str]
+) -> bytes:
+    """Centred bars, widest first, so the narrowing reads as a funnel."""
+    with _figure(len(stages)) as (figure, axes):
+        widest = max([*counts, 1])
+        positions = list(range(len(stages)))[::-1]
+        lefts = [(widest - count) / 2 for count in counts]
+        axes.barh(positions, counts, left=lefts, color=ACCENT, height=0.7)
+        for position, count, note in zip(positions, counts, notes, strict=True):
+            axes.text(
+                widest / 2, position, note, ha="center", va="center", color=_ink(count, widest)
+            )
+        axes.set_xlim(0, widest)
+        axes.set_xticks([])
+        _finish(axes, title, positions, stages)
+        return _png(figure)
+
+
+def diverging_png(
+    title: str,
+    rows: Sequence[str],
+    distributions: Sequence[Sequence[float]],
+    points: Sequence[str],
+) -> bytes:
+    """Diverging stacked bars: low points to the left of zero, high to the right, the
+    middle point (odd scales) straddling it; shares of each row's respondents, in percent.
+    """
+    with _figure(len(rows), legend=True) as (figure, axes):
+        positions = list(range(len(rows)))[::-1]
+        colours = _diverging_colours(len(points))
+        for position, shares in zip(positions, _percentages(distributions), strict=True):
+            _diverging_row(axes, position, shares, colours)
+        axes.axvline(0, color="#444444", linewidth=0.8)
+        axes.set_xlim(-100, 100)
+        axes.set_xticks([-100, -50, 0, 50, 100], labels=["100%", "50%", "0", "50%", "100%"])
+        handles = [Patch(color=c) for c in colours]
+        axes.legend(
+            handles,
+            [wrap_label(p, 18, 2) for p in points],
+            ncols=len(points),
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.08),
+            frameon=False,
+            fontsize=8,
+        )
+        _finish(axes, title, positions, rows)
+        return _png(figure)
+
+
+# --- drawing helpers ------------------------------------------------------------------
+
+
+@contextmanager
+def _figure(rows: int, *, legend: bool = False) -> Iterator[tuple[Figure, Axes]]:
+    height = 1.1 + 0.45 * max(rows, 1) + (0.6 if legend else 0)
+    with matplotlib.rc_context(STYLE):
+        figure = Figure(figsize=(WIDTH, height), dpi=DPI)
+        FigureCanvasAgg(figure)
+        yield figure, figure.add_subplot()
+        figure.clear()
+
+
+def _finish(axes: Axes, title: str, positions: Sequence[int], labels: Sequence[str]) -> None:
+    axes.set_yticks(positions, labels=[wrap_label(label) for label in labels])
+    axes.set_ylim(-0.6, len(positions) - 0.4)
+    axes.set_title(textwrap.shorten(title, TITLE_WIDTH, placeholder="…"), loc="left")
+
+
+def _bar_labels(
+    axes: Axes, positions: Sequence[int], values: Sequence[float], notes: Sequence[str]
+) -> None:
+    top = max([*values, 0]) or 1
+    for position, value, note in zip(positions, values, notes, strict=True):
+        axes.text(value + top * 0.01, position, note, va="center")
+    axes.set_xlim(0, top * 1.25)
+
+
+def _diverging_colours(count: int) -> list[str]:
+    """Red below the middle, grey in it, blue above; darker towards the ends."""
+    palette = matplotlib.colormaps["RdBu"]
+    steps = [0.1 + 0.8 * i / max(count - 1, 1) for i in range(count)]
+    colours = [matplotlib.colors.to_hex(palette(step)) for step in steps]
+    if count % 2:
+        colours[count // 2] = "#d9d9d9"
+    return colours
+
+
+def _percentages(distributions: Sequence[Sequence[float]]) -> list[list[float]]:
+    out = []
+    for counts in distributions:
+        total = sum(counts)
+        out.append([100 * c / total if total else 0.0 for c in counts])
+    return out
+
+
+def _diverging_row(
+    axes: Axes, position: int, shares: Sequence[float], colours: Sequence[str]
+) -> None:
+    half = len(shares) // 2
+    middle = shares[half] if len(shares) % 2 else 0.0
+    left = -sum(shares[:half]) - middle / 2
+    for share, colour in zip(shares, colours, strict=True):
+        axes.barh(position, share, left=left, color=colour, height=0.6)
+        left += share
+
+
+def _ink(count: int, widest: int) -> str:
+    """White text on a wide bar, dark text where the bar is too narrow to hold it."""
+    return "white" if count >= widest * 0.35 else "#222222"
+
+
+def _png(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", metadata={"Software": None})
+    return buffer.getvalue()
