@@ -49,6 +49,7 @@ __all__ = [
     "load_frames",
     "load_runs",
     "load_stakeholders",
+    "reading",
 ]
 
 ANSWER_COLUMNS = (
@@ -107,7 +108,7 @@ def load_frames(
     `lean` loads only the answer columns a digest reads (`LEAN_ANSWER_COLUMNS`): about
     half the bytes of the full long frame an export needs.
     """
-    with _connection(source) as connection:
+    with reading(source) as connection:
         stakeholders = _load_stakeholders(connection, questionnaire_key)
         runs = _load_runs(connection, questionnaire_key, wave)
         answers = _load_answers(connection, questionnaire_key, wave, runs, lean)
@@ -118,22 +119,22 @@ def load_answers(
     source: Source, questionnaire_key: str, wave: str = "main", *, lean: bool = False
 ) -> pd.DataFrame:
     """The long frame of current answers (see the module docstring for its columns)."""
-    with _connection(source) as connection:
+    with reading(source) as connection:
         runs = _load_runs(connection, questionnaire_key, wave)
         return _load_answers(connection, questionnaire_key, wave, runs, lean)
 
 
 def load_runs(source: Source, questionnaire_key: str, wave: str = "main") -> pd.DataFrame:
-    with _connection(source) as connection:
+    with reading(source) as connection:
         return _load_runs(connection, questionnaire_key, wave)
 
 
 def load_stakeholders(source: Source, questionnaire_key: str) -> pd.DataFrame:
-    with _connection(source) as connection:
+    with reading(source) as connection:
         return _load_stakeholders(connection, questionnaire_key)
 
 
-class _connection:
+class reading:
     """A Connection from any source; a connection opened here is closed here."""
 
     def __init__(self, source: Source) -> None:

@@ -271,10 +271,10 @@ class LeadingChange:
 
 @dataclass(frozen=True)
 class Shift:
-    """A share (or a scale mean) that moved by at least the threshold since last time.
+    """A share that moved by at least the threshold since last time.
 
-    `key` is a choice id, `"yes"`, `"top2_box"` or `"mean"`; `mean` shifts are in scale
-    points, the others in share points (0.12 = 12 points).
+    `key` is a choice id, `"yes"` (yes/no items) or `"top2_box"` (scales); `before` and
+    `after` are shares, so a delta of 0.12 is 12 points.
     """
 
     item_id: str
