@@ -32,18 +32,29 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 from matplotlib.typing import RcKeyType
+
+from analytics.model import ChoiceSummary, Digest, ScaleSummary
+from analytics.wording import Words, cap
+from analytics.wording_items import scale_point
+from conversations.questionnaire import Questionnaire
 
 __all__ = [
     "STYLE",
     "Chart",
     "bar_png",
+    "charts_for",
+    "choice_chart",
     "diverging_png",
+    "funnel_chart",
     "funnel_png",
+    "scale_chart",
     "wrap_label",
 ]
 
 STYLE: dict[RcKeyType, Any] = {
+    "text.parse_math": False,  # "$5 to $10" in a label is money, not TeX
     "font.size": 9,
     "axes.titlesize": 11,
     "axes.titleweight": "bold",
@@ -77,6 +88,7 @@ class Chart:
     """Stable name: "item-<item id>", "scale-<n>", "funnel"; also the upload's file name."""
     title: str
     alt_text: str
+    """Plain text (labels as typed): escape it when sending it with a parse mode."""
     png: bytes
 
     @property
@@ -182,6 +194,7 @@ def _bar_labels(
     for position, value, note in zip(positions, values, notes, strict=True):
         axes.text(value + top * 0.01, position, note, va="center")
     axes.set_xlim(0, top * 1.25)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def _diverging_colours(count: int) -> list[str]:
@@ -222,3 +235,115 @@ def _png(figure: Figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", metadata={"Software": None})
     return buffer.getvalue()
+
+
+# --- a digest's charts ------------------------------------------------------------------
+
+MAX_SCALE_ROWS = 10
+MAX_ALT_TEXT = 1000
+"""Telegram captions hold 1,024 characters, Slack alt texts 2,000."""
+
+
+def charts_for(digest: Digest, questionnaire: Questionnaire, language: str) -> list[Chart]:
+    """The funnel, a bar chart per answered choice item, and a diverging chart per run of
+    answered scale items sharing a section and a range; in questionnaire order.
+    """
+    words = Words(questionnaire, language, digest.k)
+    charts = [funnel_chart(digest, words)] if digest.funnel else []
+    if digest.is_empty:
+        return charts
+    answered = [s for s in digest.items if s.respondents > 0]
+    scales = _scale_runs([s for s in answered if isinstance(s, ScaleSummary)], words)
+    for summary in answered:
+        if isinstance(summary, ChoiceSummary):
+            charts.append(choice_chart(summary, words))
+        elif isinstance(summary, ScaleSummary) and summary.item_id in scales:
+            charts.append(scale_chart(scales[summary.item_id], len(charts), words))
+    return charts
+
+
+def choice_chart(summary: ChoiceSummary, words: Words) -> Chart:
+    title = words.item(summary.item_id)
+    labels = [words.choice(summary.item_id, c.choice_id) for c in summary.counts]
+    counts = [c.count for c in summary.counts]
+    notes = [f"{words.count(c.count)} · {words.share(c.share)}" for c in summary.counts]
+    parts = "; ".join(
+        words(
+            "chart.bar_part",
+            label=cap(label, 60),
+            count=words.count(c.count),
+            share=words.share(c.share),
+        )
+        for label, c in zip(labels, summary.counts, strict=True)
+    )
+    key = "chart.bar_alt_multi" if summary.kind == "multi_choice" else "chart.bar_alt"
+    alt = words(key, title=title, respondents=words.count(summary.respondents), parts=parts)
+    png = bar_png(title, labels, counts, notes)
+    return Chart(f"item-{summary.item_id}", title, cap(alt, MAX_ALT_TEXT), png)
+
+
+def scale_chart(run: Sequence[ScaleSummary], number: int, words: Words) -> Chart:
+    first = run[0]
+    section = words.section(words.section_of(first.item_id))
+    title = words("chart.scales_title", section=section)
+    rows = [words.item(s.item_id) for s in run]
+    points = [scale_point(first, p.value, words) for p in first.distribution]
+    png = diverging_png(title, rows, [[p.count for p in s.distribution] for s in run], points)
+    parts = "; ".join(_scale_part(s, words) for s in run)
+    alt = words("chart.diverging_alt", count=len(run), low=points[0], high=points[-1], parts=parts)
+    return Chart(f"scales-{first.item_id}", title, cap(alt, MAX_ALT_TEXT), png)
+
+
+def funnel_chart(digest: Digest, words: Words) -> Chart:
+    title = words("chart.funnel_title")
+    first = digest.funnel[0].count
+    labels = [words.stage(stage) for stage in digest.funnel]
+    counts = [stage.count for stage in digest.funnel]
+    shares = [s.count / first if i and first else None for i, s in enumerate(digest.funnel)]
+    notes = [
+        words.count(count) if share is None else f"{words.count(count)} · {words.share(share)}"
+        for count, share in zip(counts, shares, strict=True)
+    ]
+    parts = ", ".join(
+        _funnel_part(label, count, share, words)
+        for label, count, share in zip(labels, counts, shares, strict=True)
+    )
+    alt = words("chart.funnel_alt", parts=parts)
+    return Chart("funnel", title, cap(alt, MAX_ALT_TEXT), funnel_png(title, labels, counts, notes))
+
+
+def _funnel_part(stage: str, count: int, share: float | None, words: Words) -> str:
+    if share is None:
+        return words("chart.funnel_part", stage=stage, count=words.count(count))
+    return words(
+        "chart.funnel_part_share", stage=stage, count=words.count(count), share=words.share(share)
+    )
+
+
+def _scale_runs(scales: Sequence[ScaleSummary], words: Words) -> dict[str, list[ScaleSummary]]:
+    """Scale items grouped by (section, range), at most `MAX_SCALE_ROWS` to a chart,
+    keyed by the item that opens each chart.
+    """
+    runs: dict[tuple[str, int, int], list[list[ScaleSummary]]] = {}
+    for summary in scales:
+        section = words.section_of(summary.item_id)
+        chunks = runs.setdefault((section, summary.scale_min, summary.scale_max), [[]])
+        if len(chunks[-1]) == MAX_SCALE_ROWS:
+            chunks.append([])
+        chunks[-1].append(summary)
+    return {run[0].item_id: run for chunks in runs.values() for run in chunks}
+
+
+def _scale_part(summary: ScaleSummary, words: Words) -> str:
+    """Shares below, at and above the middle of the scale, as the chart draws them."""
+    middle = (summary.scale_min + summary.scale_max) / 2
+    shares = {"low": 0.0, "middle": 0.0, "high": 0.0}
+    for point in summary.distribution:
+        side = "low" if point.value < middle else "high" if point.value > middle else "middle"
+        shares[side] += point.count / summary.respondents if summary.respondents else 0.0
+    return words(
+        "chart.diverging_part",
+        item=cap(words.item(summary.item_id), 80),
+        respondents=words.count(summary.respondents),
+        **{side: words.share(share) for side, share in shares.items()},
+    )
