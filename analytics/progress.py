@@ -48,10 +48,11 @@ def headline(stakeholders: pd.DataFrame, runs: pd.DataFrame, since: datetime | N
 def _organisations(stakeholders: pd.DataFrame, completed: pd.DataFrame) -> tuple[int, int]:
     """(organisations on the roster, those where someone completed); none named: one each."""
     named = stakeholders["organisation"].astype(object)
-    own = "\x00person:" + stakeholders["stakeholder_id"].astype(str)
-    organisation = named.where(named.notna() & (named.astype(str).str.strip() != ""), own)
-    done = organisation[stakeholders["stakeholder_id"].isin(completed["stakeholder_id"])]
-    return int(organisation.nunique()), int(done.nunique())
+    named = named.where(named.notna() & (named.astype(str).str.strip() != ""), None)
+    done = stakeholders["stakeholder_id"].isin(completed["stakeholder_id"])
+    total = named.nunique() + int(named.isna().sum())
+    finished = named[done].nunique() + int((named.isna() & done).sum())
+    return int(total), int(finished)
 
 
 def _completed_since(completed: pd.DataFrame, since: datetime | None) -> int:
