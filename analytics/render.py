@@ -8,9 +8,10 @@ are the same everywhere; this module only adds markup, escapes, and splits:
   characters (Slack rejects long block messages below its documented limits). The parts
   come back in order: post the first, the rest as thread replies or follow-ups.
   Text is escaped for mrkdwn (`&`, `<`, `>`), so no mention, channel ping or link can be
-  injected; formatting characters (`* _ ~ \``) get a zero-width space on each side, which
-  Slack cannot read as the edge of bold, italic, strike or code, because mrkdwn has no
-  escape for them. Text objects are `verbatim`, so Slack does not auto-link either.
+  injected; formatting characters (`*`, `_`, `~` and the backtick) get a zero-width
+  space on each side, which Slack cannot read as the edge of bold, italic, strike or
+  code: mrkdwn has no escape for them. Text objects are `verbatim`, so Slack does not
+  auto-link either.
 - **Telegram**: HTML parse mode, every text `html.escape`d, split into messages of at
   most 4,096 characters (counted in UTF-16, as Telegram does) on section boundaries,
   then paragraph, then line boundaries; a tag never spans two messages.

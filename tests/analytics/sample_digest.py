@@ -56,7 +56,10 @@ sections:
         segment: true
         label: {en: "What type of organisation?", fr: "Quel type d'organisme?"}
         choices:
-          - {id: non_profit, label: {en: "Non-profit settlement agency", fr: "Organisme d'établissement sans but lucratif"}}
+          - id: non_profit
+            label:
+              en: "Non-profit settlement agency"
+              fr: "Organisme d'établissement sans but lucratif"
           - {id: municipality, label: {en: "Municipality", fr: "Municipalité"}}
           - {id: other, label: {en: "Other", fr: "Autre"}}
       - id: tools
@@ -71,7 +74,9 @@ sections:
     items:
       - id: quality
         type: scale
-        label: {en: "How good is the data you get?", fr: "Quelle est la qualité des données reçues?"}
+        label:
+          en: "How good is the data you get?"
+          fr: "Quelle est la qualité des données reçues?"
         min_label: {en: "Very poor", fr: "Très mauvaise"}
         max_label: {en: "Very good", fr: "Très bonne"}
       - id: access
@@ -79,7 +84,9 @@ sections:
         label: {en: "How easy is it to find data?", fr: "Est-il facile de trouver des données?"}
       - id: staff
         type: number
-        label: {en: "How many staff work with data?", fr: "Combien d'employés travaillent avec des données?"}
+        label:
+          en: "How many staff work with data?"
+          fr: "Combien d'employés travaillent avec des données?"
       - id: open_data
         type: yes_no
         label: {en: "Do you publish open data?", fr: "Publiez-vous des données ouvertes?"}
