@@ -13,6 +13,7 @@ exists only as structure (`Strong`, `Quote`). Text from people is capped in leng
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from analytics.model import FunnelStage
@@ -32,6 +33,7 @@ __all__ = [
     "cap",
 ]
 
+_WHITESPACE = re.compile(r"[ \t\n\r\f\v]+")
 MAX_USER_TEXT = 300
 """Characters kept of any label, quote, term or title (then "…")."""
 
@@ -84,8 +86,10 @@ class Document:
 
 
 def cap(text: str, limit: int = MAX_USER_TEXT) -> str:
-    """`text` on one line, at most `limit` characters."""
-    flat = " ".join(text.split())
+    """`text` on one line, at most `limit` characters. Only ASCII whitespace is folded:
+    the no-break spaces of French numbers ("50 %") stay.
+    """
+    flat = _WHITESPACE.sub(" ", text).strip(" ")
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 

@@ -244,9 +244,16 @@ def empty_digest() -> Digest:
         new_responses=0,
         median_minutes_to_complete=None,
     )
+    funnel = (
+        FunnelStage("roster", 16),
+        FunnelStage("invited", 4),
+        FunnelStage("started", 0),
+        FunnelStage("completed", 0),
+    )
     return replace(
         digest,
         headline=headline,
+        funnel=funnel,
         items=(),
         reached=(),
         drop_off=(),
