@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from bot.app import ConfigurationError, ConsoleOptions, build
+from bot.export_cli import export
 from bot.group_cli import group_app
 from bot.settings import Settings
 from conversations.errors import QuestionnaireError
@@ -41,6 +42,7 @@ app.add_typer(roster_app, name="roster")
 followup_app = typer.Typer(no_args_is_help=True, help="Follow-up check-ins (scheduled).")
 app.add_typer(followup_app, name="followup")
 app.add_typer(group_app, name="group")
+app.command("export")(export)
 
 EXIT_INVALID = 2
 

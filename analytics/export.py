@@ -1,0 +1,315 @@
+"""Research-grade exports: the answers of one questionnaire as a long or a wide table.
+
+Built on `analytics.frames`, the same frames the digest reads, so every number in a
+digest is the number the export gives: withdrawn stakeholders are already left out there.
+
+- **long**: one row per (run, item) answer: who (a pseudonym), the run (questionnaire
+  version, wave, status), the item (id, section, type), its `state`, the `value` as a code
+  (a choice id; multi-choice ids joined by `;`; `yes`/`no`; the number, date or text), the
+  `display` the person saw, the `other_text` typed after an "other" choice, the language
+  and `answered_at` (UTC, to the second).
+- **wide**: one row per run with at least one exported answer, one column per question
+  (multi-choice: a 0/1 column per choice; see `analytics.codebook` for column names).
+
+An item made not applicable by a later change of an earlier answer (`not_applicable`) is
+exported as such and never as an answer: in the long shape its value, display and other
+text are empty; in the wide shape its cells say `not_applicable` (and `skipped` for a
+skipped question); an empty cell means the question was not reached.
+
+Stakeholders are named by a pseudonym, `s_` and 12 base-32 characters of an HMAC-SHA256 of
+their id keyed by the database's own random secret (`storage.instance_secrets`): the same
+person gets the same pseudonym in every export of the database, and nobody without the
+key can tell ids from pseudonyms or guess one from the other. A stored random pseudonym
+per stakeholder would do as well but needs a write for every new stakeholder and a
+backfill; the key needs one row. Names and organisations are added only for
+`identified` exports, which only researchers may ask for.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import pandas as pd
+
+from analytics.codebook import (
+    WIDE_RUN_COLUMNS,
+    choice_column,
+    codebook_frame,
+    item_column,
+    specify_column,
+    wide_item_columns,
+)
+from analytics.frames import Frames
+from conversations.questionnaire import Item, ItemType, Questionnaire
+
+__all__ = [
+    "LONG_COLUMNS",
+    "NOT_APPLICABLE",
+    "SKIPPED",
+    "ExportError",
+    "ExportRequest",
+    "ExportTables",
+    "FileFormat",
+    "Shape",
+    "check_allowed",
+    "export_tables",
+    "merge_waves",
+    "pseudonym",
+]
+
+NOT_APPLICABLE = "not_applicable"
+SKIPPED = "skipped"
+"""What a wide cell says for a question made not applicable, or skipped."""
+
+
+class Shape(StrEnum):
+    LONG = "long"
+    WIDE = "wide"
+
+
+class FileFormat(StrEnum):
+    CSV = "csv"
+    XLSX = "xlsx"
+
+
+class ExportError(ValueError):
+    """An export that cannot be made as asked; the message starts with the option to fix."""
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What to export. `researcher` says whether the person asking has that role."""
+
+    questionnaire: str
+    shape: Shape = Shape.LONG
+    version: str | None = None
+    since: datetime | None = None
+    identified: bool = False
+    researcher: bool = False
+
+
+@dataclass(frozen=True)
+class ExportTables:
+    """The data table, its codebook, and the counts a summary line shows."""
+
+    data: pd.DataFrame
+    codebook: pd.DataFrame
+    respondents: int
+    answers: int
+
+
+def check_allowed(request: ExportRequest) -> None:
+    """Refuse names and organisations to anyone but a researcher."""
+    if request.identified and not request.researcher:
+        raise ExportError("--identified: only researchers may export names and organisations")
+
+
+def pseudonym(key: str, stakeholder_id: int) -> str:
+    """A stakeholder's stable pseudonym under this database's key (see the module doc)."""
+    digest = hmac.new(key.encode(), f"stakeholder:{stakeholder_id}".encode(), hashlib.sha256)
+    return "s_" + base64.b32encode(digest.digest()).decode()[:12].lower()
+
+
+def merge_waves(frames: Sequence[Frames]) -> Frames:
+    """One `Frames` from the frames of several waves of the same questionnaire."""
+    if not frames:
+        raise ValueError("merge_waves needs at least one Frames")
+    if len(frames) == 1:
+        return frames[0]
+    runs = pd.concat([_plain(f.runs) for f in frames], ignore_index=True)
+    answers = pd.concat([_plain(f.answers) for f in frames], ignore_index=True)
+    return Frames(frames[0].stakeholders, runs, answers)
+
+
+def export_tables(
+    frames: Frames, questionnaires: Sequence[Questionnaire], request: ExportRequest, key: str
+) -> ExportTables:
+    """The export of these frames: `questionnaires` are the versions it covers, newest last."""
+    check_allowed(request)
+    answers = _selected(_plain(frames.answers), request)
+    runs = _plain(frames.runs)
+    people = _people(_plain(frames.stakeholders), key, identified=request.identified)
+    if request.shape is Shape.LONG:
+        data = _long(answers, runs, people, questionnaires)
+        head = [c for c in LONG_COLUMNS if c in data.columns or c == "questionnaire"]
+    else:
+        data = _wide(answers, runs, people, questionnaires)
+        head = [c for c in WIDE_RUN_COLUMNS if c in data.columns or c == "questionnaire"]
+    data["questionnaire"] = request.questionnaire
+    data = data[head + [c for c in data.columns if c not in head]]
+    respondents = answers["stakeholder_id"].nunique()
+    return ExportTables(data, codebook_frame(questionnaires), respondents, len(answers))
+
+
+# -- selection and people ----------------------------------------------------------------
+
+
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """Categoricals as plain objects: frames of several waves concatenate and compare."""
+    frame = frame.copy()
+    for column in frame.columns:
+        if isinstance(frame[column].dtype, pd.CategoricalDtype):
+            frame[column] = frame[column].astype(object)
+    return frame
+
+
+def _selected(answers: pd.DataFrame, request: ExportRequest) -> pd.DataFrame:
+    keep = pd.Series(True, index=answers.index)
+    if request.version is not None:
+        keep &= answers["questionnaire_version"] == request.version
+    if request.since is not None:
+        keep &= answers["answered_at"] >= pd.Timestamp(request.since)
+    return answers[keep]
+
+
+def _people(stakeholders: pd.DataFrame, key: str, *, identified: bool) -> pd.DataFrame:
+    """stakeholder_id → respondent [, name, organisation], organisation_type, region."""
+    people = pd.DataFrame({"stakeholder_id": stakeholders["stakeholder_id"]})
+    people["respondent"] = [pseudonym(key, int(i)) for i in stakeholders["stakeholder_id"]]
+    if people["respondent"].duplicated().any():  # 60 bits: never seen, but never silent
+        raise ExportError("two stakeholders share a pseudonym; rotate the pseudonym key")
+    if identified:
+        people["name"] = stakeholders["name"]
+        people["organisation"] = stakeholders["organisation"]
+    people["organisation_type"] = stakeholders["organisation_type"]
+    people["region"] = stakeholders["region"]
+    return people
+
+
+def _with_people(frame: pd.DataFrame, people: pd.DataFrame) -> pd.DataFrame:
+    joined = people.merge(frame, on="stakeholder_id", how="inner", validate="one_to_many")
+    return joined.drop(columns="stakeholder_id")
+
+
+# -- long --------------------------------------------------------------------------------
+
+
+LONG_COLUMNS = (
+    *("respondent", "name", "organisation", "organisation_type", "region", "questionnaire"),
+    *("questionnaire_version", "wave", "run_status", "item_id", "section_id", "item_type"),
+    *("state", "value", "display", "other_text", "language", "answered_at"),
+)
+"""The columns of the long export (`name` and `organisation` only when identified)."""
+_LONG_ANSWER_COLUMNS = list(LONG_COLUMNS[6:])  # from questionnaire_version on
+
+
+def _long(
+    answers: pd.DataFrame,
+    runs: pd.DataFrame,
+    people: pd.DataFrame,
+    questionnaires: Sequence[Questionnaire],
+) -> pd.DataFrame:
+    frame = answers.merge(_item_table(questionnaires), how="left")
+    frame["run_status"] = frame["run_id"].map(runs.set_index("run_id")["status"])
+    answered = frame["state"] == "answered"
+    frame["value"] = [_code(v) if a else "" for v, a in zip(frame["value"], answered, strict=True)]
+    for column in ("display", "other_text"):
+        frame[column] = frame[column].where(answered, "").fillna("")
+    frame["answered_at"] = _utc_text(frame["answered_at"])
+    frame = frame.fillna({"section_id": "", "item_type": "", "position": 10**6})
+    columns = ["stakeholder_id", *_LONG_ANSWER_COLUMNS, "run_id", "position"]
+    long = _with_people(frame[columns], people)
+    long = long.sort_values(["respondent", "wave", "run_id", "position"], kind="stable")
+    return long.drop(columns=["run_id", "position"]).reset_index(drop=True)
+
+
+def _item_table(questionnaires: Sequence[Questionnaire]) -> pd.DataFrame:
+    rows = [
+        (q.version, item.id, item.section_id, item.type.value, position)
+        for q in questionnaires
+        for position, item in enumerate(q.items)
+    ]
+    columns = ["questionnaire_version", "item_id", "section_id", "item_type", "position"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _code(value: Any) -> Any:
+    """A stored value as the code the codebook documents."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value)
+    return "" if value is None else value
+
+
+def _utc_text(times: pd.Series) -> pd.Series:
+    return times.dt.strftime("%Y-%m-%dT%H:%M:%SZ").fillna("")
+
+
+# -- wide --------------------------------------------------------------------------------
+
+
+_RUN_COLUMNS = list(WIDE_RUN_COLUMNS[6:])  # from questionnaire_version on
+
+
+def _wide(
+    answers: pd.DataFrame,
+    runs: pd.DataFrame,
+    people: pd.DataFrame,
+    questionnaires: Sequence[Questionnaire],
+) -> pd.DataFrame:
+    items = {(q.version, item.id): item for q in questionnaires for item in q.items}
+    cells = pd.DataFrame(
+        list(_cells(answers, items)), columns=["run_id", "column", "cell"], dtype=object
+    )
+    cells["run_id"] = cells["run_id"].astype("int64")
+    grid = cells.pivot(index="run_id", columns="column", values="cell")
+    grid = grid.reindex(columns=_wide_columns(questionnaires), fill_value="")
+    with pd.option_context("future.no_silent_downcasting", True):  # cells stay as they are
+        grid = grid.fillna("")
+    grid = grid.rename_axis(columns=None).reset_index()
+    chosen = runs[runs["run_id"].isin(grid["run_id"])].rename(columns={"status": "run_status"})
+    chosen["started_at"] = _utc_text(chosen["created_at"])
+    chosen["completed_at"] = _utc_text(chosen["completed_at"])
+    chosen = chosen[["run_id", "stakeholder_id", *_RUN_COLUMNS]]
+    wide = _with_people(chosen, people).merge(grid, on="run_id", validate="one_to_one")
+    wide = wide.sort_values(["respondent", "wave", "run_id"], kind="stable")
+    return wide.drop(columns="run_id").reset_index(drop=True)
+
+
+def _wide_columns(questionnaires: Sequence[Questionnaire]) -> list[str]:
+    """Every question's columns, the newest version's order first, then older ones'."""
+    columns: dict[str, None] = {}
+    for q in reversed(questionnaires):
+        for item in q.items:
+            if item.is_question:
+                columns.update(dict.fromkeys(wide_item_columns(item)))
+    return list(columns)
+
+
+def _cells(
+    answers: pd.DataFrame, items: dict[tuple[str, str], Item]
+) -> Iterator[tuple[int, str, Any]]:
+    rows = answers[["run_id", "questionnaire_version", "item_id", "state", "value", "other_text"]]
+    for run_id, version, item_id, state, value, other_text in rows.itertuples(index=False):
+        item = items.get((version, item_id))
+        if item is None:  # not in its version (a hand-edited database): in the long shape only
+            continue
+        for column, cell in _item_cells(item, state, value, other_text):
+            yield run_id, column, cell
+
+
+def _item_cells(item: Item, state: str, value: Any, other_text: Any) -> Iterator[tuple[str, Any]]:
+    multi = item.type is ItemType.MULTI_CHOICE
+    columns = (
+        [choice_column(item.id, c.id) for c in item.choices] if multi else [item_column(item.id)]
+    )
+    if state != "answered":
+        yield from ((column, state) for column in columns)
+        return
+    if multi:
+        picked = set(value or ())
+        yield from ((choice_column(item.id, c.id), int(c.id in picked)) for c in item.choices)
+    else:
+        yield item_column(item.id), _code(value)
+    picked_ids = set(value) if isinstance(value, list) else {value}
+    for choice in item.choices:
+        if choice.other and choice.id in picked_ids and other_text:
+            yield specify_column(item.id, choice.id), other_text
