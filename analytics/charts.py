@@ -290,7 +290,8 @@ def scale_chart(run: Sequence[ScaleSummary], number: int, words: Words) -> Chart
     points = [scale_point(first, p.value, words) for p in first.distribution]
     png = diverging_png(title, rows, [[p.count for p in s.distribution] for s in run], points)
     parts = "; ".join(_scale_part(s, words) for s in run)
-    alt = words("chart.diverging_alt", count=len(run), low=points[0], high=points[-1], parts=parts)
+    key = "chart.diverging_alt" if len(run) > 1 else "chart.diverging_alt_one"
+    alt = words(key, count=len(run), low=points[0], high=points[-1], parts=parts)
     return Chart(f"scales-{first.item_id}", title, cap(alt, MAX_ALT_TEXT), png)
 
 

@@ -281,3 +281,33 @@ def test_console_shows_terminal_escapes_as_replacement_characters() -> None:
 )
 def test_numbers(language: str, call: Any, expected: str) -> None:
     assert call(Numbers(language)) == expected
+
+
+# --- a digest built from answers ----------------------------------------------------------
+
+
+def test_a_digest_built_from_answers_renders_everywhere() -> None:
+    """`analytics.digest.build_digest` over tiny frames: every renderer takes what it makes."""
+    from analytics.digest import build_digest
+    from tests.analytics.tiny import NOW, Person, frames_of
+    from tests.analytics.tiny import questionnaire as tiny_questionnaire
+
+    q = tiny_questionnaire()
+    rows = [("red", ["excel"], 4, "east"), ("blue", ["excel", "bi"], 2, "west")]
+    rows += [("red", ["r"], 5, "east"), ("red", ["excel"], 3, "east")]
+    people = [
+        Person(
+            answers={"colour": c, "tools": t, "ease": e, "story": "We *need* <b>data</b>"}, region=r
+        )
+        for c, t, e, r in rows
+    ]
+    people.append(Person("in_progress", {"colour": "green"}, cursor="tools"))
+    digest = build_digest(frames_of(people), q, None, NOW)
+    for language in ("en", "fr"):
+        text = to_console(digest, q, language)
+        assert ("Red: 3 (60%)" if language == "en" else "Rouge : 3 (60\u00a0%)") in text
+        for post in to_slack(digest, q, language):
+            assert validate_blocks(list(post.blocks)) == []
+        shown = "".join(parse_html(m)[0] for m in to_telegram(digest, q, language))
+        assert "We *need* <b>data</b>" in shown
+    assert "• Red: east fewer than 3 · west fewer than 3" in to_console(digest, q, "en")
