@@ -53,6 +53,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -83,6 +84,8 @@ PARLEY_PER_SECOND = 29.0
 """Parley's own pace for Telegram (`bot.channels.telegram.telegram_pacing`)."""
 MESSAGES_PER_STAKEHOLDER = 2
 """The check-in's start: a welcome line and the consent question."""
+FOLLOWUP = ScheduledSend.kind == "followup"
+"""The fan-out's sends; a restart's sweep adds nudge rows for the new runs (due in days)."""
 
 
 # --- setting up ----------------------------------------------------------------------------
@@ -173,20 +176,32 @@ def sent_messages(fake: FakeTelegram) -> int:
     return sum(1 for record in fake.sent if record.method == "sendMessage")
 
 
+def unsent(database_url: str) -> int:
+    """Follow-up sends not processed plus outbox rows not sent: 0 once Parley is done."""
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as c:
+            sends = select(func.count()).where(FOLLOWUP, ScheduledSend.status == "pending")
+            rows = select(func.count()).where(OutboxRow.status != "sent")
+            return int(c.execute(sends).scalar_one()) + int(c.execute(rows).scalar_one())
+    finally:
+        engine.dispose()
+
+
 def wait_delivered(
     fake: FakeTelegram,
     bot: common.BotProcessBase,
-    target: int,
+    done: Callable[[int], bool],
     due: datetime,
     stall: float,
     limit: float,
 ) -> int:
-    """Until `target` messages were delivered, nothing came for `stall` s (counted from
-    the due minute at the earliest), or `limit` s."""
+    """Until `done(messages delivered)`, nothing came for `stall` s (counted from the due
+    minute at the earliest), or `limit` s."""
     started = time.monotonic()
     last_change = started + max(0.0, due.timestamp() - time.time())
     count = sent_messages(fake)
-    while count < target:
+    while not done(count):
         if bot.proc.poll() is not None:
             raise RuntimeError(f"{bot.name} exited ({bot.proc.returncode}):\n{bot.log_tail()}")
         now = time.monotonic()
@@ -200,10 +215,6 @@ def wait_delivered(
 
 
 # --- checking and measuring ----------------------------------------------------------------
-
-
-FOLLOWUP = ScheduledSend.kind == "followup"
-"""The fan-out's sends; a restart's sweep adds nudge rows for the new runs (due in days)."""
 
 
 @dataclass
@@ -350,7 +361,8 @@ def trial(args: argparse.Namespace, mode: str) -> Result:
             ready = wait_polling(fake, bot)
             print(f"  ready {due.timestamp() - ready:.0f} s before the due minute", flush=True)
             if mode == "killed":
-                wait_delivered(fake, bot, expected // 2, due, args.stall, args.limit)
+                half = expected // 2
+                wait_delivered(fake, bot, lambda n: n >= half, due, args.stall, args.limit)
                 bot.proc.kill()
                 bot.proc.wait(timeout=10)
                 killed_at = time.time()
@@ -358,7 +370,14 @@ def trial(args: argparse.Namespace, mode: str) -> Result:
                 print(f"  SIGKILL after {killed_count} messages; restarting", flush=True)
                 bot = start_parley(env, workdir, 2)
                 wait_polling(fake, bot)
-            wait_delivered(fake, bot, expected, due, args.stall, args.limit)
+            wait_delivered(
+                fake,
+                bot,
+                lambda n: n >= expected and unsent(database_url) == 0,
+                due,
+                args.stall,
+                args.limit,
+            )
             time.sleep(2.0)  # a late duplicate would be on its way by now
         finally:
             bot.stop()
