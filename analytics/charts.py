@@ -77,7 +77,11 @@ WIDTH = 7.5
 """Inches; 750 px at DPI, legible inline in Slack and Telegram without zooming."""
 LABEL_WIDTH = 30
 LABEL_LINES = 2
-TITLE_WIDTH = 70
+TITLE_WIDTH = 80
+TOP = 0.8
+"""Inches above the bars: room for a title on two lines."""
+LEFT = 0.31
+"""Share of the width kept for labels: two lines of `LABEL_WIDTH` characters fit."""
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,7 @@ def bar_png(
         positions = list(range(len(labels)))[::-1]
         axes.barh(positions, values, color=ACCENT, height=0.6)
         _bar_labels(axes, positions, values, notes)
-        _finish(axes, title, positions, labels)
+        _finish(figure, axes, title, positions, labels)
         return _png(figure)
 
 
@@ -133,7 +137,7 @@ def funnel_png(
             )
         axes.set_xlim(0, widest)
         axes.set_xticks([])
-        _finish(axes, title, positions, stages)
+        _finish(figure, axes, title, positions, stages)
         return _png(figure)
 
 
@@ -155,16 +159,16 @@ def diverging_png(
         axes.set_xlim(-100, 100)
         axes.set_xticks([-100, -50, 0, 50, 100], labels=["100%", "50%", "0", "50%", "100%"])
         handles = [Patch(color=c) for c in colours]
-        axes.legend(
+        figure.legend(
             handles,
             [wrap_label(p, 18, 2) for p in points],
-            ncols=len(points),
-            loc="upper center",
-            bbox_to_anchor=(0.5, -0.08),
+            ncols=min(len(points), 6),
+            loc="lower center",
+            bbox_to_anchor=(0.5, 0.01),
             frameon=False,
             fontsize=8,
         )
-        _finish(axes, title, positions, rows)
+        _finish(figure, axes, title, positions, rows)
         return _png(figure)
 
 
@@ -173,18 +177,33 @@ def diverging_png(
 
 @contextmanager
 def _figure(rows: int, *, legend: bool = False) -> Iterator[tuple[Figure, Axes]]:
-    height = 1.1 + 0.45 * max(rows, 1) + (0.6 if legend else 0)
+    """A figure whose margins are fixed in inches (title above, ticks and legend below,
+    wrapped labels on the left): no "tight" bounding box, which would draw it twice.
+    """
+    below = 0.4 + (0.8 if legend else 0.0)
+    height = TOP + below + 0.45 * max(rows, 1)
     with matplotlib.rc_context(STYLE):
         figure = Figure(figsize=(WIDTH, height), dpi=DPI)
         FigureCanvasAgg(figure)
+        figure.subplots_adjust(left=LEFT, right=0.95, top=1 - TOP / height, bottom=below / height)
         yield figure, figure.add_subplot()
         figure.clear()
 
 
-def _finish(axes: Axes, title: str, positions: Sequence[int], labels: Sequence[str]) -> None:
+def _finish(
+    figure: Figure, axes: Axes, title: str, positions: Sequence[int], labels: Sequence[str]
+) -> None:
     axes.set_yticks(positions, labels=[wrap_label(label) for label in labels])
     axes.set_ylim(-0.6, len(positions) - 0.4)
-    axes.set_title(textwrap.shorten(title, TITLE_WIDTH, placeholder="…"), loc="left")
+    shown = wrap_label(title, TITLE_WIDTH, 2)
+    figure.text(
+        0.01,
+        1 - 0.12 / figure.get_figheight(),
+        shown,
+        va="top",
+        weight="bold",
+        size=STYLE["axes.titlesize"],
+    )
 
 
 def _bar_labels(
@@ -233,7 +252,7 @@ def _ink(count: int, widest: int) -> str:
 
 def _png(figure: Figure) -> bytes:
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", metadata={"Software": None})
+    figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
     return buffer.getvalue()
 
 
