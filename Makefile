@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/telegram.py
 	$(BIN)/python bench/slack.py
 	$(BIN)/python bench/fanout.py
+	$(BIN)/python bench/digest.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
