@@ -28,12 +28,23 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from analytics.export import ExportTables, FileFormat
+from analytics.export import ExportError, ExportTables, FileFormat
 
-__all__ = ["CHUNK_ROWS", "Progress", "codebook_path", "write_export"]
+__all__ = [
+    "CHUNK_ROWS",
+    "XLSX_MAX_COLUMNS",
+    "XLSX_MAX_ROWS",
+    "Progress",
+    "codebook_path",
+    "write_export",
+]
 
-CHUNK_ROWS = 5_000
+CHUNK_ROWS = 50_000
 """Rows written between two progress reports."""
+
+XLSX_MAX_ROWS = 1_048_576
+XLSX_MAX_COLUMNS = 16_384
+"""What one Excel sheet holds, header row included."""
 
 Progress = Callable[[int], None]
 """Told how many more rows were written; may raise to stop the export (nothing is kept)."""
@@ -47,9 +58,13 @@ def codebook_path(data_path: Path) -> Path:
 def write_export(
     tables: ExportTables, path: Path, file_format: FileFormat, progress: Progress | None = None
 ) -> list[Path]:
-    """Write the export (XLSX: sheets `data` and `codebook`; CSV: two files); the paths."""
+    """Write the export (XLSX: sheets `data` and `codebook`; CSV: two files); the paths.
+
+    Raises `ExportError` before writing anything if the data does not fit an XLSX sheet.
+    """
     report = progress or (lambda rows: None)
     if file_format is FileFormat.XLSX:
+        _check_fits_a_sheet(tables.data)
         with _atomic(path) as temporary:
             _write_xlsx(tables, temporary, report)
         return [path]
@@ -58,6 +73,15 @@ def write_export(
         _write_csv(tables.data, data_file, report)
         _write_csv(tables.codebook, codebook_file, report)
     return [path, codebook]
+
+
+def _check_fits_a_sheet(frame: pd.DataFrame) -> None:
+    rows, columns = len(frame) + 1, frame.shape[1]
+    if rows > XLSX_MAX_ROWS or columns > XLSX_MAX_COLUMNS:
+        raise ExportError(
+            f"--format: an XLSX sheet holds {XLSX_MAX_ROWS - 1:,} rows and {XLSX_MAX_COLUMNS:,} "
+            f"columns; this export has {rows - 1:,} rows and {columns:,} columns (use csv)"
+        )
 
 
 @contextlib.contextmanager

@@ -84,7 +84,10 @@ def export(
             raise _fail([str(error)]) from None
         uow.commit()  # the pseudonym key, in the rare database that had none
     log_identified(request, f"cli:{getpass.getuser()}", path)
-    written = _write(tables, path, chosen_format)
+    try:
+        written = _write(tables, path, chosen_format)
+    except ExportError as error:
+        raise _fail([str(error)]) from None
     typer.echo(_summary(tables, written, chosen_shape))
 
 

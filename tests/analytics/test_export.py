@@ -33,7 +33,7 @@ from analytics.export import (
     Shape,
     pseudonym,
 )
-from analytics.export_files import codebook_path, write_export
+from analytics.export_files import XLSX_MAX_COLUMNS, XLSX_MAX_ROWS, codebook_path, write_export
 from bot.cli import app
 from bot.exports import prepare_export
 from conversations.loading import parse_questionnaire
@@ -498,6 +498,25 @@ def test_a_failed_export_keeps_the_previous_file(
         write_export(export(study, shape=Shape.WIDE), path, FileFormat.CSV, fail_after_data)
     assert (path.read_bytes(), codebook_path(path).read_bytes()) == before
     assert sorted(p.name for p in out.iterdir()) == ["answers.csv", "answers_codebook.csv"]
+
+
+def test_an_export_too_big_for_an_xlsx_sheet_is_refused_before_writing(tmp_path: Path) -> None:
+    codebook = pd.DataFrame({"item_id": ["q"]})
+    too_tall = ExportTables(pd.DataFrame({"q": range(XLSX_MAX_ROWS)}), codebook, 1, 1)
+    too_wide = ExportTables(pd.DataFrame([[0] * (XLSX_MAX_COLUMNS + 1)]), codebook, 1, 1)
+
+    for tables in (too_tall, too_wide):
+        with pytest.raises(ExportError, match=r"^--format: an XLSX sheet holds 1,048,575 rows"):
+            write_export(tables, tmp_path / "big.xlsx", FileFormat.XLSX)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_progress_counts_every_row_written(study: sessionmaker[Session], tmp_path: Path) -> None:
+    tables = export(study, shape=Shape.WIDE)
+    for file_format in FileFormat:
+        reported: list[int] = []
+        write_export(tables, tmp_path / f"p.{file_format}", file_format, reported.append)
+        assert sum(reported) == len(tables.data) + len(tables.codebook)
 
 
 # -- the command ------------------------------------------------------------------------
