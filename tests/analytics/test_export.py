@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from analytics.codebook import WIDE_RUN_COLUMNS
+from analytics.digest import digest_from_database
 from analytics.export import (
     LONG_COLUMNS,
     ExportError,
@@ -34,9 +35,10 @@ from analytics.export import (
     pseudonym,
 )
 from analytics.export_files import XLSX_MAX_COLUMNS, XLSX_MAX_ROWS, codebook_path, write_export
+from analytics.model import ChoiceSummary, YesNoSummary
 from bot.cli import app
 from bot.exports import prepare_export
-from conversations.loading import parse_questionnaire
+from conversations.loading import parse_questionnaire, questionnaire_from_definition
 from conversations.run import AnswerState, RunState, RunStatus, StoredAnswer
 from storage import UnitOfWork, ensure_schema, make_engine, make_session_factory, repository
 from storage.instance_secrets import PSEUDONYM_KEY, instance_secret
@@ -454,6 +456,42 @@ def test_since_and_version_select_answers(
         assert set(export(study, **options).codebook["questionnaire_version"]) == {
             options["version"]
         }
+
+
+def test_every_number_in_the_digest_is_the_number_the_export_gives(
+    study: sessionmaker[Session],
+) -> None:
+    long, wide = export(study).data, export(study, shape=Shape.WIDE).data
+    with study() as session:
+        definition = repository.questionnaire_definition(session, "study", "2")
+        assert definition is not None
+        digest = digest_from_database(
+            session, questionnaire_from_definition(definition, "test"), None, NOW
+        )
+
+    def rows(item_id: str, state: str = "answered") -> pd.Series:
+        return long.loc[(long["item_id"] == item_id) & (long["state"] == state), "value"]
+
+    checked = 0
+    for summary in digest.items:
+        answered = rows(summary.item_id)
+        assert (summary.respondents, summary.skipped) == (
+            len(answered),
+            len(rows(summary.item_id, "skipped")),
+        ), summary.item_id
+        if isinstance(summary, ChoiceSummary):
+            codes = answered.str.split(";").explode()
+            for choice in summary.counts:
+                assert choice.count == (codes == choice.choice_id).sum(), choice
+                checked += 1
+        elif isinstance(summary, YesNoSummary):
+            assert (summary.yes, summary.no) == (
+                (answered == "yes").sum(),
+                (answered == "no").sum(),
+            )
+            checked += 1
+    assert checked == 2 + 3 + 1
+    assert digest.headline.completed == (wide["run_status"] == "completed").sum() == 2
 
 
 # -- files appear whole or not at all ---------------------------------------------------
