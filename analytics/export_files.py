@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -87,9 +87,7 @@ def _check_fits_a_sheet(frame: pd.DataFrame) -> None:
 @contextlib.contextmanager
 def _atomic(path: Path) -> Iterator[Path]:
     """A temporary path beside `path`, renamed to it if the block completes, else removed."""
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(handle)
-    temporary = Path(name)
+    temporary = _new_temporary(path)
     try:
         yield temporary
         with temporary.open("rb") as written:
@@ -98,6 +96,19 @@ def _atomic(path: Path) -> Iterator[Path]:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def _new_temporary(path: Path) -> Path:
+    """An empty new file `.<name>.<random>.part` beside `path`, with the permissions any new
+    file gets (umask applies, unlike `tempfile.mkstemp`'s private 0600)."""
+    for _ in range(10):
+        candidate = path.with_name(f".{path.name}.{secrets.token_hex(6)}.part")
+        try:
+            os.close(os.open(candidate, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+        except FileExistsError:
+            continue
+        return candidate
+    raise FileExistsError(f"no free temporary name beside {path}")
 
 
 def _chunks(frame: pd.DataFrame) -> Iterator[pd.DataFrame]:

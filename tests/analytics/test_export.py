@@ -8,6 +8,7 @@ read straight from the database (not through `analytics.frames`).
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -291,6 +292,9 @@ def test_long_export_round_trips_to_the_database(
     path = tmp_path / f"answers.{file_format}"
     write_export(export(study), path, file_format)
     data, _ = read_back(path, file_format)
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # an ordinary new file
 
     assert list(data.columns) == [c for c in LONG_COLUMNS if c not in ("name", "organisation")]
     exported = set(
