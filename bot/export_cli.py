@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # pandas is imported by `parley export` only, not by every co
     from analytics.export import ExportTables, FileFormat, Shape
     from analytics.export_files import Progress as ReportRows
 
-__all__ = ["BIG_EXPORT_ROWS", "export"]
+__all__ = ["BIG_EXPORT_ROWS", "export", "write_with_progress"]
 
 BIG_EXPORT_ROWS = 50_000
 """From this many rows, a terminal shows a progress bar while the files are written."""
@@ -85,7 +85,7 @@ def export(
         uow.commit()  # the pseudonym key, in the rare database that had none
     log_identified(request, f"cli:{getpass.getuser()}", path)
     try:
-        written = _write(tables, path, chosen_format)
+        written = write_with_progress(tables, path, chosen_format, _stderr())
     except ExportError as error:
         raise _fail([str(error)]) from None
     typer.echo(_summary(tables, written, chosen_shape))
@@ -125,11 +125,13 @@ def _reading() -> AbstractContextManager[object]:
     return console.status("reading answers…") if console.is_terminal else nullcontext()
 
 
-def _write(tables: ExportTables, path: Path, file_format: FileFormat) -> list[Path]:
+def write_with_progress(
+    tables: ExportTables, path: Path, file_format: FileFormat, console: Console
+) -> list[Path]:
+    """Write the export; a big one shows a progress bar when `console` is a terminal."""
     from analytics.export_files import write_export
 
     total = len(tables.data) + len(tables.codebook)
-    console = _stderr()
     if total < BIG_EXPORT_ROWS or not console.is_terminal:
         return write_export(tables, path, file_format)
     with _progress_bar(console, total, path) as advance:

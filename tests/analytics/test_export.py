@@ -7,6 +7,7 @@ read straight from the database (not through `analytics.frames`).
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import re
@@ -20,6 +21,7 @@ import openpyxl
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from rich.console import Console
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
@@ -38,6 +40,7 @@ from analytics.export import (
 from analytics.export_files import XLSX_MAX_COLUMNS, XLSX_MAX_ROWS, codebook_path, write_export
 from analytics.model import ChoiceSummary, YesNoSummary
 from bot.cli import app
+from bot.export_cli import BIG_EXPORT_ROWS, write_with_progress
 from bot.exports import prepare_export
 from conversations.loading import parse_questionnaire, questionnaire_from_definition
 from conversations.run import AnswerState, RunState, RunStatus, StoredAnswer
@@ -559,6 +562,23 @@ def test_progress_counts_every_row_written(study: sessionmaker[Session], tmp_pat
         reported: list[int] = []
         write_export(tables, tmp_path / f"p.{file_format}", file_format, reported.append)
         assert sum(reported) == len(tables.data) + len(tables.codebook)
+
+
+@pytest.mark.parametrize(
+    ("rows", "terminal", "bar"),
+    [(BIG_EXPORT_ROWS, True, True), (BIG_EXPORT_ROWS, False, False), (10, True, False)],
+)
+def test_a_big_export_on_a_terminal_shows_a_progress_bar(
+    tmp_path: Path, rows: int, terminal: bool, bar: bool
+) -> None:
+    tables = ExportTables(pd.DataFrame({"q": range(rows)}), pd.DataFrame({"item_id": ["q"]}), 1, 1)
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=terminal, width=80)
+
+    write_with_progress(tables, tmp_path / "big.csv", FileFormat.CSV, console)
+
+    assert ("writing big.csv" in screen.getvalue()) is bar
+    assert len(pd.read_csv(tmp_path / "big.csv")) == rows
 
 
 # -- the command ------------------------------------------------------------------------
