@@ -98,7 +98,9 @@ def questionnaire_key(session: Session, wanted: str | None) -> str:
     known = exports.questionnaire_keys(session)
     if wanted is not None and wanted in known:
         return wanted
-    listed = ", ".join(known) or "none yet"
+    if not known:
+        raise ExportError("--questionnaire: no questionnaire is stored yet (parley run stores it)")
+    listed = ", ".join(known)
     if wanted is not None:
         raise ExportError(f"--questionnaire: no questionnaire '{wanted}' is stored ({listed})")
     if len(known) != 1:

@@ -642,6 +642,34 @@ def test_cli_identified_adds_names_and_is_logged(
     ]
 
 
+@pytest.mark.parametrize("shape", list(Shape))
+def test_cli_an_empty_study_gives_headers_and_a_codebook(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, shape: Shape
+) -> None:
+    monkeypatch.setenv("PARLEY_DATABASE_URL", sqlite_url)
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    assert parley(runner) == (
+        2,
+        "",
+        "--questionnaire: no questionnaire is stored yet (parley run stores it)\n",
+    )
+    engine = make_engine(sqlite_url)
+    with UnitOfWork(make_session_factory(engine)) as uow:
+        _store_questionnaires(uow.session)
+        uow.commit()
+    engine.dispose()
+
+    code, out, _ = parley(runner, "--shape", shape.value, "-o", "empty.xlsx")
+    assert (code, out.split(": ")[1]) == (
+        0,
+        f"0 rows, one per {'answer' if shape is Shape.LONG else 'run'}; 0 respondents, 0 answers\n",
+    )
+    data, codebook = read_back(tmp_path / "empty.xlsx", FileFormat.XLSX)
+    assert data.empty and data.columns[0] == "respondent"
+    assert len(codebook) == 15 + 16  # versions 1 and 2
+
+
 def _user() -> str:
     import getpass
 
