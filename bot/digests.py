@@ -1,15 +1,19 @@
 """The digest schedule: a post to the research channel at set local times (#5).
 
 `PARLEY_DIGEST_SCHEDULE` (e.g. `weekdays 09:00 America/Toronto`; the zone defaults to
-the research team's, empty means off) names the occurrences. At each one, a short
-status summary (until #6 supplies the digest itself) is posted through the outbox to
-the research channel, or to the console when none is set.
+the research team's, empty means off) names the occurrences. At each one, the digest
+(#6: headline, items, changes since the last digest, charts; `bot.digest_posting`) is
+posted through the outbox to the research channel, or to the console when none is set,
+in the questionnaire's default language; the numbers it showed are stored in the
+occurrence's row for the next one's "since the last digest".
 
 Rows first. Occurrences follow from the setting, so a future one needs no row: what
 must be remembered is which ones were handled. Each handled occurrence is a `digests`
 row (`storage.digests`), claimed by an insert on its unique `due_at` in the transaction
 that enqueues the post: a second wake of the same occurrence finds the row and posts
-nothing. A missed one is a row with status `missed`; the first start with a schedule
+nothing. The digest is built just before that transaction, in a reading one (a wake
+that finds the row already there builds nothing), so no write lock is held while it is
+drawn. A missed one is a row with status `missed`; the first start with a schedule
 records a `started` row (when expectations begin).
 
 APScheduler's job for an occurrence is `digest:<Unix seconds>`, its argument the same
@@ -30,19 +34,18 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.digest_posting import (
+    CONSOLE_ADDRESS,
+    build_digest_messages,
+    enqueue_messages,
+    reading_sessions,
+)
 from bot.questionnaires import QuestionnaireBook
-from bot.researcher import status_line
 from bot.timing import DigestSchedule, TimingError, parse_zone
-from conversations.catalog import translate
-from conversations.messages import Say, message_to_dict
 from storage import digests as handled
-from storage import repository
 from storage.unit_of_work import UnitOfWork
 
 __all__ = ["CONSOLE_ADDRESS", "DigestPlan", "DigestResult", "Digests", "parse_plan"]
-
-CONSOLE_ADDRESS = ("console", "research")
-"""Where digests go when no research channel is set: the console prints them."""
 
 _LOOK_BACK = timedelta(days=31)
 """After longer downtime, older occurrences are not recorded one by one."""
@@ -100,10 +103,12 @@ class Digests:
         now = self.clock()
         if occurrence > now:
             return DigestResult("early", occurrence)
-        with UnitOfWork(self.session_factory) as uow:
-            result = self._handle(uow.session, occurrence, now, missed=False)
-            uow.commit()
-        return result
+        if now - occurrence > self.grace:
+            with UnitOfWork(self.session_factory) as uow:
+                result = self._miss(uow.session, occurrence, now)
+                uow.commit()
+            return result
+        return self._post(occurrence, now)
 
     def pending(self) -> list[datetime]:
         """Start-up and sweeps: settle overdue occurrences; the ones needing a job."""
@@ -116,7 +121,7 @@ class Digests:
                 overdue.append(following)
                 following = self.plan.next_after(following)
             for occurrence in overdue[:-1]:
-                self._handle(uow.session, occurrence, now, missed=True)
+                self._miss(uow.session, occurrence, now)
             uow.commit()
         latest = overdue[-1:]
         if latest and now - latest[0] > self.grace:
@@ -134,32 +139,28 @@ class Digests:
             handled.record_start(session, now)
         return since or now
 
-    def _handle(
-        self, session: Session, occurrence: datetime, now: datetime, *, missed: bool
-    ) -> DigestResult:
-        following = self.plan.next_after(occurrence)
-        if missed or now - occurrence > self.grace:
-            if handled.claim_digest(session, occurrence, "missed", now) is None:
-                return DigestResult("skipped")
-            return DigestResult("missed", following)
-        channel, address = self.address
-        claimed = handled.claim_digest(
-            session, occurrence, "done", now, channel=channel, address=address
-        )
-        if claimed is None:
+    def _miss(self, session: Session, occurrence: datetime, now: datetime) -> DigestResult:
+        if handled.claim_digest(session, occurrence, "missed", now) is None:
             return DigestResult("skipped")
-        outbox_id = repository.enqueue(
-            session,
-            channel,
-            address,
-            message_to_dict(Say(self._text(session, occurrence))),
-            now=now,
-        )
-        return DigestResult("sent", following, outbox_id)
+        return DigestResult("missed", self.plan.next_after(occurrence))
 
-    def _text(self, session: Session, occurrence: datetime) -> str:
+    def _post(self, occurrence: datetime, now: datetime) -> DigestResult:
+        """Build (reading), then claim the row, enqueue and store the numbers (writing)."""
         questionnaire = self.book.current
         language = questionnaire.default_language
-        when = occurrence.astimezone(self.plan.zone).strftime("%Y-%m-%d %H:%M %Z")
-        status = status_line(session, questionnaire, language)
-        return translate("digest.scheduled", language, when=when, status=status)
+        with UnitOfWork(reading_sessions(self.session_factory)) as uow:
+            if handled.handled_at(uow.session, occurrence):
+                return DigestResult("skipped")
+            built = build_digest_messages(uow.session, questionnaire, self.address, language, now)
+        channel, address = self.address
+        with UnitOfWork(self.session_factory) as uow:
+            row = handled.claim_digest(
+                uow.session, occurrence, "done", now, channel=channel, address=address,
+                language=language,
+            )  # fmt: skip
+            if row is None:
+                return DigestResult("skipped")
+            ids = enqueue_messages(uow.session, self.address, built.messages, now)
+            handled.store_summary(uow.session, row, built.digest.to_dict())
+            uow.commit()
+        return DigestResult("sent", self.plan.next_after(occurrence), ids[0] if ids else None)

@@ -12,9 +12,12 @@ __all__ = [
     "Ask",
     "AskStyle",
     "Attachment",
+    "Gallery",
+    "Image",
     "Message",
     "Notice",
     "Option",
+    "Rich",
     "Say",
     "message_from_dict",
     "message_to_dict",
@@ -95,7 +98,45 @@ class Attachment:
     caption: str = ""
 
 
-Message = Say | Ask | Answered | Notice | Attachment
+@dataclass(frozen=True)
+class Rich:
+    """Text already laid out for the platform it goes to (a digest, by `analytics.render`).
+
+    Channels send it as given rather than escaping it: `html` is Telegram HTML (escaped by
+    the renderer, at most 4,096 characters), `blocks` Slack Block Kit with `text` as its
+    notification fallback, and `text` alone is what the console prints. Messages sharing
+    a `thread` key belong together: on Slack the first starts a thread and the rest (and
+    any `Gallery` with the same key) are posted as replies in it.
+    """
+
+    text: str
+    html: str = ""
+    blocks: tuple[Mapping[str, Any], ...] = ()
+    thread: str = ""
+
+
+@dataclass(frozen=True)
+class Image:
+    """A PNG with its title and the sentence a screen reader says (`alt`).
+
+    Base64 text, so it waits in the outbox's JSON payload like any message.
+    """
+
+    filename: str
+    png_base64: str
+    title: str
+    alt: str
+
+
+@dataclass(frozen=True)
+class Gallery:
+    """Images posted together: a Telegram media group (one photo alone), one Slack upload."""
+
+    images: tuple[Image, ...]
+    thread: str = ""
+
+
+Message = Say | Ask | Answered | Notice | Attachment | Rich | Gallery
 
 
 def message_to_dict(message: Message) -> dict[str, object]:
@@ -130,6 +171,23 @@ def message_to_dict(message: Message) -> dict[str, object]:
             "content": message.content,
             "caption": message.caption,
         }
+    if isinstance(message, Rich):
+        return {
+            "kind": "rich",
+            "text": message.text,
+            "html": message.html,
+            "blocks": [dict(block) for block in message.blocks],
+            "thread": message.thread,
+        }
+    if isinstance(message, Gallery):
+        return {
+            "kind": "gallery",
+            "images": [
+                {"filename": i.filename, "png_base64": i.png_base64, "title": i.title, "alt": i.alt}
+                for i in message.images
+            ],
+            "thread": message.thread,
+        }
     return {"kind": "notice" if isinstance(message, Notice) else "say", "text": message.text}
 
 
@@ -155,6 +213,13 @@ def message_from_dict(data: Mapping[str, Any]) -> Message:
         return Notice(data["text"])
     if kind == "attachment":
         return Attachment(data["filename"], data["media_type"], data["content"], data["caption"])
+    if kind == "rich":
+        return Rich(data["text"], data["html"], tuple(data["blocks"]), data["thread"])
+    if kind == "gallery":
+        images = tuple(
+            Image(i["filename"], i["png_base64"], i["title"], i["alt"]) for i in data["images"]
+        )
+        return Gallery(images, data["thread"])
     if kind == "say":
         return Say(data["text"])
     raise ValueError(f"unknown message kind {kind!r}")

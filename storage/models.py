@@ -436,9 +436,11 @@ class PollVote(Base):
 
 # -- digest schedule (#5, #6) -----------------------------------------------------------
 
-DIGEST_STATUSES = ("done", "missed", "started")
+DIGEST_STATUSES = ("done", "missed", "started", "requested", "on_demand")
 """`done`: posted; `missed`: too late to post; `started`: not an occurrence but the instant
-the schedule was first seen (earlier occurrences were never expected)."""
+the schedule was first seen (earlier occurrences were never expected); `requested`: an
+on-demand digest asked for in chat, not built yet; `on_demand`: one posted outside the
+schedule (migration 0007)."""
 
 
 class Digest(Base):
@@ -460,6 +462,8 @@ class Digest(Base):
     channel: Mapped[str | None] = mapped_column(sa.String(32))
     address: Mapped[str | None] = mapped_column(sa.String(200))
     summary: Mapped[dict[str, Any] | None]
+    language: Mapped[str | None] = mapped_column(sa.String(8))
+    """The language the digest is written in (None for rows that post nothing)."""
 
 
 # -- exports (#6) -----------------------------------------------------------------------

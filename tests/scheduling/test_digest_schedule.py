@@ -21,7 +21,7 @@ from bot.questionnaires import QuestionnaireBook
 from bot.scheduling import Outcome, Scheduler, Scheduling
 from bot.settings import Settings
 from bot.timing import DigestSchedule, TimingError
-from conversations.messages import Say, message_from_dict
+from conversations.messages import Rich, message_from_dict
 from storage import UnitOfWork
 from storage import digests as handled
 from storage.models import Digest, OutboxRow, ReceivedEvent
@@ -63,8 +63,13 @@ def digests(
 
 
 def posts(sf: Factory) -> list[OutboxRow]:
+    """One outbox row per digest posted: the first of its messages (#6 posts several)."""
     with UnitOfWork(sf) as uow:
-        return list(uow.session.scalars(select(OutboxRow).order_by(OutboxRow.id)))
+        every = list(uow.session.scalars(select(OutboxRow).order_by(OutboxRow.id)))
+    firsts: dict[str, OutboxRow] = {}
+    for row in every:
+        firsts.setdefault(str(row.payload.get("thread", row.id)), row)
+    return list(firsts.values())
 
 
 def rows(sf: Factory, status: str | None = None) -> list[datetime]:
@@ -154,7 +159,7 @@ def test_build_wires_digests_to_the_research_channel(sqlite_url: str) -> None:
 # -------------------------------------------------------------------------- firing
 
 
-def test_a_digest_posts_a_status_summary_once(
+def test_a_digest_posts_once_and_stores_its_numbers(
     session_factory: Factory, book: QuestionnaireBook
 ) -> None:
     clock = Clock(utc("2027-01-04T12:00"))  # Monday 07:00 in Toronto
@@ -169,13 +174,12 @@ def test_a_digest_posts_a_status_summary_once(
     [post] = posts(session_factory)
     assert (post.channel, post.address, post.id) == (*RESEARCH, first.outbox_id)
     said = message_from_dict(post.payload)
-    assert isinstance(said, Say)
-    assert said.text.startswith("Digest, 2027-01-04 09:00 EST: ")
-    assert "invited" in said.text and "completed" in said.text
+    assert isinstance(said, Rich)  # the digest itself (#6), as Telegram HTML
+    assert said.html.startswith("<b>Digest: Data needs of settlement organisations</b>")
     with UnitOfWork(session_factory) as uow:
         [row] = uow.session.scalars(select(Digest).where(Digest.status == "done")).all()
     assert (row.due_at, row.handled_at, row.channel, row.address) == (due, due, *RESEARCH)
-    assert row.summary is None
+    assert row.summary is not None and row.summary["built_at"].startswith("2027-01-04T14:00")
     assert no_fake_platform_events(session_factory)
 
 
