@@ -14,9 +14,19 @@ from typing import TextIO
 
 from bot.channels.base import EventSink, InboundEvent
 from conversations.inputs import Begin, Input, Reply
-from conversations.messages import Answered, Ask, AskStyle, Attachment, Message, Notice, Say
+from conversations.messages import (
+    Answered,
+    Ask,
+    AskStyle,
+    Attachment,
+    Gallery,
+    Message,
+    Notice,
+    Rich,
+    Say,
+)
 
-__all__ = ["ConsoleChannel", "render"]
+__all__ = ["ConsoleChannel", "ResearchConsole", "render"]
 
 PLATFORM = "console"
 
@@ -79,6 +89,30 @@ class ConsoleChannel:
         self.stdout.flush()
 
 
+class ResearchConsole:
+    """Prints what is addressed to the console (digests, when no research channel is set)
+    in a process whose people are on Telegram or Slack: it receives nothing."""
+
+    name = PLATFORM
+
+    def __init__(self, stdout: TextIO) -> None:
+        self.stdout = stdout
+        self._stopped = asyncio.Event()
+
+    async def start(self, sink: EventSink) -> None:
+        await self._stopped.wait()
+
+    async def send(self, address: str, message: Message, target: str | None = None) -> str | None:
+        text = render(message)
+        if text:
+            self.stdout.write(text + "\n")
+            self.stdout.flush()
+        return None
+
+    async def stop(self) -> None:
+        self._stopped.set()
+
+
 class _LineReader:
     """Reads lines on a daemon thread: a blocked `readline` must never hold up exit."""
 
@@ -107,6 +141,10 @@ def render(message: Message) -> str:
         return f"({message.text})"
     if isinstance(message, Attachment):
         return f"[{message.filename}] {message.caption}\n{message.content.rstrip()}".lstrip()
+    if isinstance(message, Rich):
+        return message.text
+    if isinstance(message, Gallery):
+        return "\n".join(f"[{image.filename}] {image.alt}" for image in message.images)
     if isinstance(message, Say):
         return message.text
     raise TypeError(f"not a message: {message!r}")

@@ -10,9 +10,11 @@ inbound-events table makes them no-ops, so nothing is recorded or said twice.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import re
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
@@ -38,7 +40,7 @@ from bot.channels.slack_format import (
 )
 from bot.pacing import PacingRules, RateLimit
 from bot.slack_modals import GROUP_MODAL, GroupModal
-from conversations.messages import Message
+from conversations.messages import Gallery, Message, Rich
 
 __all__ = ["HomeSource", "SlackChannel", "slack_pacing"]
 
@@ -46,6 +48,9 @@ log = logging.getLogger(__name__)
 
 HomeSource = Callable[[str], Awaitable[tuple[str, str, bool, str]]]
 """user id → (title, progress line, can continue, button label) for the App Home tab."""
+
+_THREADS_KEPT = 256
+"""Thread keys remembered (`Rich.thread` → the ts of the message that started it)."""
 
 _PERMANENT = frozenset(
     {"invalid_auth", "account_inactive", "token_revoked", "channel_not_found", "not_in_channel",
@@ -96,6 +101,9 @@ class SlackChannel:
         self._sink: EventSink | None = None
         self._dm: dict[str, str] = {}
         self._profiles: dict[str, tuple[str | None, str | None]] = {}
+        self._threads: OrderedDict[str, str] = OrderedDict()
+        """Where each thread started (a digest's first post): its later parts and charts
+        are replies there. A cache: after a restart mid-digest they post to the channel."""
         self._stopped = asyncio.Event()
         self._ready = asyncio.Event()
         self._socket: AsyncSocketModeHandler | None = None
@@ -196,9 +204,12 @@ class SlackChannel:
     # --- sending ------------------------------------------------------------------------
 
     async def send(self, address: str, message: Message, target: str | None = None) -> str | None:
-        rendered = render(message)
         try:
-            return await self._deliver(address, rendered, target)
+            if isinstance(message, Rich):
+                return await self._post_rich(address, message)
+            if isinstance(message, Gallery):
+                return await self._upload_images(address, message)
+            return await self._deliver(address, render(message), target)
         except SlackApiError as exc:
             raise _delivery_error(exc) from exc
         except (TimeoutError, OSError) as exc:
@@ -237,6 +248,42 @@ class SlackChannel:
             self._dm[address] = str(reply["channel"])
             posted = f"{reply['channel']}|{reply['ts']}"
         return posted
+
+    async def _post_rich(self, address: str, rich: Rich) -> str:
+        """Blocks laid out by the renderer, posted as given; a thread's first post starts it."""
+        thread_ts = self._threads.get(rich.thread) if rich.thread else None
+        reply = await self.client.chat_postMessage(
+            channel=address, text=rich.text, blocks=[dict(b) for b in rich.blocks] or None,
+            thread_ts=thread_ts,
+        )  # fmt: skip
+        if rich.thread and thread_ts is None:
+            self._remember_thread(rich.thread, str(reply["ts"]))
+        return f"{reply['channel']}|{reply['ts']}"
+
+    def _remember_thread(self, key: str, ts: str) -> None:
+        self._threads[key] = ts
+        while len(self._threads) > _THREADS_KEPT:
+            self._threads.popitem(last=False)
+
+    async def _upload_images(self, address: str, gallery: Gallery) -> str | None:
+        """PNGs into the channel (files upload v2: one getUploadURLExternal and upload per
+        image, one completeUploadExternal), in the thread when it is known, with alt texts."""
+        uploads = [
+            {
+                "content": base64.b64decode(image.png_base64),
+                "filename": image.filename,
+                "title": image.title,
+                "alt_txt": image.alt,
+            }
+            for image in gallery.images
+        ]
+        reply = await self.client.files_upload_v2(
+            file_uploads=uploads,
+            channel=address,
+            thread_ts=self._threads.get(gallery.thread) if gallery.thread else None,
+        )
+        files = reply.get("files") or []
+        return ",".join(str(f.get("id")) for f in files if f.get("id")) or None
 
     async def _upload(self, user: str, rendered: SlackMessage) -> str | None:
         """A file into the DM (getUploadURLExternal, upload, completeUploadExternal)."""

@@ -12,12 +12,13 @@ chat and reschedules only the message that was refused (see `bot/pacing.py`).
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
 
-from telegram import Bot, BotCommand, InputFile, Message, Update
+from telegram import Bot, BotCommand, InputFile, InputMediaPhoto, Message, Update
 from telegram.error import (
     BadRequest,
     Forbidden,
@@ -175,7 +176,32 @@ class TelegramChannel:
             return str(edited.message_id) if isinstance(edited, Message) else target
         if rendered.document is not None:
             return await self._send_document(chat_id, rendered)
+        if rendered.gallery is not None:
+            return await self._send_images(chat_id, rendered)
         return await self._send_new(chat_id, rendered)
+
+    async def _send_images(self, chat_id: int, rendered: Rendered) -> str:
+        """One photo (`sendPhoto`) or a media group of 2-10 (`sendMediaGroup`), each with
+        its alt text as an HTML caption (escaped by `render`)."""
+        assert rendered.gallery is not None
+        images = rendered.gallery.images
+        if len(images) == 1:
+            photo = InputFile(base64.b64decode(images[0].png_base64), filename=images[0].filename)
+            sent = await self.bot.send_photo(
+                chat_id, photo, caption=rendered.chunks[0] or None, parse_mode="HTML"
+            )
+            return str(sent.message_id)
+        media = [
+            InputMediaPhoto(
+                base64.b64decode(image.png_base64),
+                caption=caption or None,
+                parse_mode="HTML",
+                filename=image.filename,
+            )
+            for image, caption in zip(images, rendered.chunks, strict=True)
+        ]
+        group = await self.bot.send_media_group(chat_id, media)
+        return str(group[0].message_id)
 
     async def _send_document(self, chat_id: int, rendered: Rendered) -> str:
         """A file as a document (multipart upload), its caption the first chunk of text."""

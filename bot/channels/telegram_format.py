@@ -29,9 +29,11 @@ from conversations.messages import (
     Ask,
     AskStyle,
     Attachment,
+    Gallery,
     Message,
     Notice,
     Option,
+    Rich,
     Say,
 )
 
@@ -66,6 +68,9 @@ class Rendered:
     """Rewrite the message `target` in place rather than sending a new one."""
     document: Attachment | None = None
     """Send this file (`sendDocument`), the first chunk as its caption."""
+    gallery: Gallery | None = None
+    """Send these images (`sendPhoto` for one, else `sendMediaGroup`); `chunks` are their
+    captions, one per image."""
 
 
 # --- inbound ----------------------------------------------------------------------------
@@ -176,6 +181,11 @@ def render(message: Message) -> Rendered | None:
     if isinstance(message, Attachment):
         caption = _escape(message.caption)
         return Rendered(split_text(caption, MAX_CAPTION) if caption else (), document=message)
+    if isinstance(message, Rich):  # laid out (and escaped) by its renderer already
+        return Rendered((message.html,) if message.html else split_text(_escape(message.text)))
+    if isinstance(message, Gallery):
+        captions = tuple(_escape(_clip(image.alt, MAX_CAPTION)) for image in message.images)
+        return Rendered(captions, gallery=message)
     if isinstance(message, Say):
         return Rendered(split_text(_escape(message.text)))
     raise TypeError(f"not a message: {message!r}")
@@ -216,6 +226,16 @@ def _ticked(option: Option, selected: tuple[str, ...]) -> str:
 
 def _button(label: str, kind: str, item_id: str, value: str = "") -> InlineKeyboardButton:
     return InlineKeyboardButton(label, callback_data=callback_data(kind, item_id, value))
+
+
+def _clip(text: str, limit: int) -> str:
+    """At most `limit` characters as Telegram counts them (UTF-16), before escaping: the
+    limit applies to the text shown, not to the markup."""
+    if len(text.encode("utf-16-le")) // 2 <= limit:
+        return text
+    while len(text.encode("utf-16-le")) // 2 > limit - 1:
+        text = text[:-1]
+    return text + "…"
 
 
 def _escape(text: str) -> str:
