@@ -21,9 +21,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot
 
 from bot.channels.base import Channel, EventSink, InboundEvent, Receipt
-from bot.channels.console import ConsoleChannel
+from bot.channels.console import ConsoleChannel, ResearchConsole
 from bot.channels.slack import SlackChannel
 from bot.channels.telegram import TelegramChannel
+from bot.digest_posting import DigestPoster, DigestRequests
 from bot.digests import CONSOLE_ADDRESS, Digests, parse_plan
 from bot.dispatcher import Dispatcher
 from bot.handling import Access, Handled, Handler
@@ -32,6 +33,7 @@ from bot.http import HttpServer, telegram_webhook
 from bot.leader import Leadership
 from bot.processing import EventProcessor
 from bot.questionnaires import QuestionnaireBook
+from bot.researcher import parse_command
 from bot.researcher_commands import Desk, scheduling_command
 from bot.scheduling import Scheduler, Scheduling, parse_quiet_hours
 from bot.settings import Settings
@@ -77,11 +79,15 @@ class App:
     scheduler: Scheduler | None = None
     leadership: Leadership | None = None
     """Who runs the scheduler when several processes share PostgreSQL (`bot.leader`)."""
+    digest_requests: DigestRequests | None = None
+    """Builds and posts the digests researchers ask for in chat, after the commit."""
 
     async def run(self) -> None:
         """Run until every receiving channel has stopped (console end-of-input) or a signal."""
         if self.http is not None:
             await self.http.start()
+        if self.digest_requests is not None:
+            self.digest_requests.wake()  # any request a stop or crash left unposted
         campaign = await self._campaign()
         workers: list[asyncio.Future[Any]] = [
             asyncio.create_task(self.processor.run(), name="processor"),
@@ -144,6 +150,8 @@ class App:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        if self.digest_requests is not None:
+            await self.digest_requests.stop()
         if self.http is not None:
             await self.http.stop()
         for channel in self.channels.values():
@@ -166,6 +174,9 @@ def build(
     console: ConsoleOptions | None = None,
     clock: Callable[[], datetime] = utc_now,
 ) -> App:
+    problem = settings.research_channel_problem()
+    if problem is not None:
+        raise ConfigurationError(problem)
     book = QuestionnaireBook.from_file(settings.questionnaire)  # a bad file touches no database
     engine = make_engine(settings.database_url)
     try:
@@ -191,11 +202,14 @@ def build(
         channels["telegram"] = _telegram(settings, http)
     if settings.slack_bot_token is not None:
         channels["slack"] = _slack(settings, http, session_factory, book)
+    if "console" not in channels:  # digests without a research channel are printed
+        channels["console"] = ResearchConsole(sys.stdout)
+    research = settings.research_address or CONSOLE_ADDRESS
     access = Access(
         open_enrollment=settings.open_enrollment,
         research_address=settings.research_address,
         researchers=settings.researcher_identities,
-        desk=Desk(settings.researcher_time_zone, settings.questionnaire.parent),
+        desk=Desk(settings.researcher_time_zone, settings.questionnaire.parent, research),
     )
     handler = Handler(session_factory, book, clock, access=access)
     dispatcher = Dispatcher(session_factory, channels, clock)
@@ -204,7 +218,8 @@ def build(
         if settings.scheduler
         else None
     )
-    processor = EventProcessor(handler, on_committed=_after_commit(dispatcher, scheduler))
+    requests = DigestRequests(DigestPoster(session_factory, book, clock), dispatcher.wake)
+    processor = EventProcessor(handler, on_committed=_after_commit(dispatcher, scheduler, requests))
     return App(
         settings,
         engine,
@@ -217,6 +232,7 @@ def build(
         http,
         scheduler,
         Leadership(settings.database_url) if scheduler is not None else None,
+        requests,
     )
 
 
@@ -246,20 +262,31 @@ def _scheduler(
 
 
 def _after_commit(
-    dispatcher: Dispatcher, scheduler: Scheduler | None
+    dispatcher: Dispatcher, scheduler: Scheduler | None, requests: DigestRequests | None = None
 ) -> Callable[[Sequence[Handled]], None]:
     """Send what was committed; a researcher's scheduling command also gets its jobs now
-    (rather than at the next sweep), from the rows it committed."""
+    (rather than at the next sweep), from the rows it committed, and a digest asked for
+    is built and posted (`bot.digest_posting`)."""
     tasks: set[asyncio.Task[None]] = set()
 
     def committed(results: Sequence[Handled]) -> None:
         dispatcher.wake()
+        if requests is not None and any(_asks_digest(r) for r in results):
+            requests.wake()
         if scheduler is not None and any(_schedules(r) for r in results):
             task = asyncio.get_running_loop().create_task(_add_jobs(scheduler))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
 
     return committed
+
+
+def _asks_digest(result: Handled) -> bool:
+    """`/digest` or `/parley digest` (a refused one finds no request to post: harmless)."""
+    event = result.event
+    text = event.input.text if isinstance(event.input, Reply) else ""
+    command = parse_command(text) if (event.group or event.command) else None
+    return command is not None and command[0] == "digest" and not result.duplicate
 
 
 def _schedules(result: Handled) -> bool:

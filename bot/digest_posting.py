@@ -26,18 +26,18 @@ one, and no blob store is needed for ~15-30 KB charts.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from analytics.charts import Chart, charts_for
-from analytics.digest import digest_from_database
-from analytics.model import Digest
-from analytics.render import to_console, to_slack, to_telegram
 from bot.questionnaires import QuestionnaireBook
 from conversations.messages import Gallery, Image, Message, Rich, message_to_dict
 from conversations.questionnaire import Questionnaire
@@ -45,12 +45,17 @@ from storage import SQLITE_BEGIN_OPTION, make_session_factory, repository
 from storage import digests as stored
 from storage.unit_of_work import UnitOfWork
 
+if TYPE_CHECKING:  # pandas and matplotlib load when a digest is built, not for every command
+    from analytics.charts import Chart
+    from analytics.model import Digest
+
 __all__ = [
     "CONSOLE_ADDRESS",
     "MAX_GALLERY_BYTES",
     "MAX_GALLERY_IMAGES",
     "Built",
     "DigestPoster",
+    "DigestRequests",
     "build_digest_messages",
     "digest_messages",
     "enqueue_messages",
@@ -58,6 +63,8 @@ __all__ = [
     "previous_digest",
     "reading_sessions",
 ]
+
+log = logging.getLogger(__name__)
 
 CONSOLE_ADDRESS = ("console", "research")
 """Where digests go when no research channel is set: the console prints them."""
@@ -90,6 +97,8 @@ def digest_messages(
     thread: str = "",
 ) -> list[Message]:
     """What a platform is sent for `digest`: the text messages, then the charts."""
+    from analytics.charts import charts_for
+
     charts = charts_for(digest, questionnaire, language)
     return [*_texts(digest, questionnaire, language, platform, thread), *galleries(charts, thread)]
 
@@ -97,6 +106,8 @@ def digest_messages(
 def _texts(
     digest: Digest, questionnaire: Questionnaire, language: str, platform: str, thread: str
 ) -> list[Message]:
+    from analytics.render import to_console, to_slack, to_telegram
+
     if platform == "slack":
         posts = to_slack(digest, questionnaire, language)
         return [Rich(p.text, blocks=p.blocks, thread=thread) for p in posts]
@@ -129,6 +140,8 @@ def galleries(charts: Sequence[Chart], thread: str = "") -> list[Gallery]:
 
 def previous_digest(session: Session) -> Digest | None:
     """The last posted digest's numbers (scheduled or on demand), or None before the first."""
+    from analytics.model import Digest
+
     summary = stored.last_summary(session)
     return Digest.from_dict(summary) if summary is not None else None
 
@@ -141,6 +154,8 @@ def build_digest_messages(
     now: datetime,
 ) -> Built:
     """Read the answers and the last digest's numbers; the digest and its messages."""
+    from analytics.digest import digest_from_database
+
     digest = digest_from_database(session, questionnaire, previous_digest(session), now)
     thread = f"digest:{now.strftime('%Y%m%dT%H%M%S.%f')}"
     messages = digest_messages(digest, questionnaire, language, address[0], thread)
@@ -197,3 +212,37 @@ class DigestPoster:
             ids = enqueue_messages(uow.session, address, built.messages, now)
             uow.commit()
         return ids
+
+
+class DigestRequests:
+    """Runs `DigestPoster.post_requested` off the event loop, one run at a time: a wake
+    during a run makes one more run after it (requests committed meanwhile)."""
+
+    def __init__(self, poster: DigestPoster, on_enqueued: Callable[[], None]) -> None:
+        self.poster = poster
+        self.on_enqueued = on_enqueued
+        self._again = False
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        """Look for requested digests now (call from the event loop)."""
+        self._again = True
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        while self._again:
+            self._again = False
+            try:
+                ids = await asyncio.to_thread(self.poster.post_requested)
+            except Exception:  # the next request or start-up tries again
+                log.exception("posting a requested digest failed")
+                continue
+            if ids:
+                self.on_enqueued()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

@@ -22,6 +22,7 @@ from bot.starting import invite_on_slack
 from conversations.catalog import translate
 from conversations.questionnaire import Questionnaire
 from conversations.run import RunStatus
+from storage import digests as stored_digests
 from storage.models import Run, Stakeholder
 
 __all__ = ["COMMANDS", "Desk", "Request", "parse_command", "request_for", "respond"]
@@ -73,8 +74,7 @@ def respond(session: Session, questionnaire: Questionnaire, request: Request) ->
     if request.command == "invite":
         return _invite(session, questionnaire, request)
     if request.command == "digest":
-        status = status_line(session, questionnaire, language)
-        return translate("researcher.digest_soon", language, status=status)
+        return _digest(session, questionnaire, request)
     if request.command == "followup":
         return researcher_commands.followup(
             session, questionnaire.id, request.caller, request.argument
@@ -96,6 +96,26 @@ def help_text(request: Request) -> str:
         zone=request.desk.zone,
         groups=translate("research.help_groups", request.language, slash=request.slash),
     )
+
+
+def _digest(session: Session, questionnaire: Questionnaire, request: Request) -> str:
+    """`/digest [en|fr]`: a `requested` row; the running Parley builds and posts it after
+    the commit (`bot.digest_posting`), so this transaction stays short."""
+    given = request.argument.strip()
+    language = given.lower() or request.language
+    if language not in questionnaire.languages:
+        languages = ", ".join(questionnaire.languages)
+        return translate(
+            "researcher.digest_language", request.language, given=given, languages=languages
+        )
+    channel, address = request.desk.digest_to
+    stored_digests.request_digest(session, request.now, channel, address, language)
+    where = (
+        translate("researcher.the_console", request.language)
+        if channel == "console"
+        else f"{channel}:{address}"
+    )
+    return translate("researcher.digest_requested", request.language, lang=language, where=where)
 
 
 def _invite(session: Session, questionnaire: Questionnaire, request: Request) -> str:

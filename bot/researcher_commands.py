@@ -20,6 +20,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from bot.chat_args import Arguments, CommandError, read_arguments, words
+from bot.digest_posting import CONSOLE_ADDRESS
 from bot.followup_cli import (
     FollowupRequest,
     cancel,
@@ -52,6 +53,8 @@ class Desk:
     """The research team's time zone: commands read and show times in it."""
     questionnaires: Path | None = None
     """The folder `/followup add <name>` finds `<name>.yaml` in (the main questionnaire's)."""
+    digest_to: tuple[str, str] = CONSOLE_ADDRESS
+    """Where `/digest` posts: the research channel (`PARLEY_RESEARCH_CHANNEL`) or console."""
 
 
 @dataclass(frozen=True)

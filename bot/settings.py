@@ -6,12 +6,16 @@ environment later, so a test builds a `Settings(...)` and gets exactly that.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "bundled_example"]
+
+_CHANNEL_IDS = {"slack": re.compile(r"[A-Z][A-Z0-9]{2,}"), "telegram": re.compile(r"-?[0-9]+")}
+_TOKENS = {"slack": "PARLEY_SLACK_BOT_TOKEN", "telegram": "PARLEY_TELEGRAM_TOKEN"}
 
 
 def bundled_example() -> Path:
@@ -77,6 +81,27 @@ class Settings(BaseSettings):
             return None
         platform, address = self.research_channel.split(":", 1)
         return platform, address
+
+    def research_channel_problem(self) -> str | None:
+        """What is wrong with `research_channel`, in one line naming the setting; None if
+        nothing is (unset means the console)."""
+        value = (self.research_channel or "").strip()
+        if not value:
+            return None
+        platform, _, chat = value.partition(":")
+        pattern = _CHANNEL_IDS.get(platform)
+        if pattern is None or not pattern.fullmatch(chat):
+            return (
+                f"PARLEY_RESEARCH_CHANNEL '{value}': use slack:<channel id> (e.g. slack:C0123ABC) "
+                "or telegram:<group chat id> (e.g. telegram:-1001234567890)"
+            )
+        token = self.slack_bot_token if platform == "slack" else self.telegram_token
+        if token is None:
+            return (
+                f"PARLEY_RESEARCH_CHANNEL '{value}': {platform.capitalize()} is not configured "
+                f"({_TOKENS[platform]} is not set)"
+            )
+        return None
 
     @property
     def platforms_configured(self) -> bool:

@@ -16,7 +16,9 @@ EN: dict[str, str] = {
     "home.not_started": "You have not started yet. Press Continue to begin.",
     "researcher.invited": "Invited {count}: {names}.",
     "researcher.invite_usage": "Usage: /parley invite @someone [@someone-else …]",
-    "researcher.digest_soon": "Digests arrive with a later version; for now: {status}",
+    "researcher.digest_requested": "Preparing the digest ({lang}); it will be posted to {where} in a moment.",
+    "researcher.digest_language": "Nothing was posted. Language '{given}': use {languages}.",
+    "researcher.the_console": "the console",
     "researcher.refused": "Sorry, only members of the research team can use that command.",
     "researcher.unknown": "Unknown command. Researcher commands: {commands}.",
     "researcher.status": "{title}: {invited} invited · {consenting} at consent · {in_progress} in progress · {paused} paused · {completed} completed · {withdrawn} stopped · {declined} declined.",
@@ -32,7 +34,6 @@ EN: dict[str, str] = {
     "time_zone.America/Toronto": "Eastern (Toronto)",
     "time_zone.America/Halifax": "Atlantic (Halifax)",
     "time_zone.America/St_Johns": "Newfoundland (St. John’s)",
-    "digest.scheduled": "Digest, {when}: {status}",
 }
 
 FR: dict[str, str] = {
@@ -51,7 +52,9 @@ FR: dict[str, str] = {
     "home.not_started": "Vous n’avez pas encore commencé. Appuyez sur Continuer pour commencer.",
     "researcher.invited": "Invitations envoyées ({count}) : {names}.",
     "researcher.invite_usage": "Utilisation : /parley invite @quelqu’un [@autre …]",
-    "researcher.digest_soon": "Les résumés arrivent dans une version ultérieure; pour l’instant : {status}",
+    "researcher.digest_requested": "Préparation du résumé ({lang}) ; il sera publié dans {where} dans un instant.",
+    "researcher.digest_language": "Rien n’a été publié. Langue « {given} » : utilisez {languages}.",
+    "researcher.the_console": "la console",
     "researcher.refused": "Désolé, seuls les membres de l’équipe de recherche peuvent utiliser cette commande.",
     "researcher.unknown": "Commande inconnue. Commandes de recherche : {commands}.",
     "researcher.status": "{title} : {invited} invités · {consenting} au consentement · {in_progress} en cours · {paused} en pause · {completed} terminés · {withdrawn} arrêtés · {declined} refus.",
@@ -67,5 +70,4 @@ FR: dict[str, str] = {
     "time_zone.America/Toronto": "Est (Toronto)",
     "time_zone.America/Halifax": "Atlantique (Halifax)",
     "time_zone.America/St_Johns": "Terre-Neuve (St. John’s)",
-    "digest.scheduled": "Résumé, {when} : {status}",
 }

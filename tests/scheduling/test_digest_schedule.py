@@ -11,6 +11,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -142,6 +143,7 @@ def test_build_wires_digests_to_the_research_channel(sqlite_url: str) -> None:
     settings = Settings(
         database_url=sqlite_url,
         digest_schedule="weekdays 09:00",
+        telegram_token=SecretStr("1:fake"),  # its platform must be set up (#6)
         research_channel="telegram:-1001234",
         researcher_time_zone="America/Halifax",
     )
