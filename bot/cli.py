@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from bot.app import ConfigurationError, ConsoleOptions, build
+from bot.digest_cli import digest
 from bot.export_cli import export
 from bot.group_cli import group_app
 from bot.settings import Settings
@@ -43,6 +44,7 @@ followup_app = typer.Typer(no_args_is_help=True, help="Follow-up check-ins (sche
 app.add_typer(followup_app, name="followup")
 app.add_typer(group_app, name="group")
 app.command("export")(export)
+app.command("digest")(digest)
 
 EXIT_INVALID = 2
 
