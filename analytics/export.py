@@ -138,13 +138,12 @@ def export_tables(
     runs = frames.runs
     people = _people(_plain(frames.stakeholders), key, identified=request.identified)
     if request.shape is Shape.LONG:
-        data = _long(answers, runs, people, questionnaires)
-        head = [c for c in LONG_COLUMNS if c in data.columns or c == "questionnaire"]
+        data = _long(answers, runs, people, questionnaires, request.questionnaire)
     else:
         data = _wide(answers, runs, people, questionnaires)
         head = [c for c in WIDE_RUN_COLUMNS if c in data.columns or c == "questionnaire"]
-    data["questionnaire"] = request.questionnaire
-    data = data[head + [c for c in data.columns if c not in head]]
+        data["questionnaire"] = request.questionnaire
+        data = data[head + [c for c in data.columns if c not in head]]
     respondents = answers["stakeholder_id"].nunique()
     return ExportTables(data, codebook_frame(questionnaires), respondents, len(answers))
 
@@ -162,6 +161,8 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _selected(answers: pd.DataFrame, request: ExportRequest) -> pd.DataFrame:
+    if request.version is None and request.since is None:
+        return answers  # as loaded: no copy of a million rows
     keep = pd.Series(True, index=answers.index)
     if request.version is not None:
         keep &= answers["questionnaire_version"] == request.version
@@ -198,7 +199,6 @@ LONG_COLUMNS = (
     *("state", "value", "display", "other_text", "language", "answered_at"),
 )
 """The columns of the long export (`name` and `organisation` only when identified)."""
-_LONG_ANSWER_COLUMNS = list(LONG_COLUMNS[6:])  # from questionnaire_version on
 
 
 def _long(
@@ -206,19 +206,74 @@ def _long(
     runs: pd.DataFrame,
     people: pd.DataFrame,
     questionnaires: Sequence[Questionnaire],
+    questionnaire: str,
 ) -> pd.DataFrame:
-    frame = answers.merge(_item_table(questionnaires), how="left")
-    frame["run_status"] = frame["run_id"].map(runs.set_index("run_id")["status"])
-    answered = frame["state"] == "answered"
-    frame["value"] = [_code(v) if a else "" for v, a in zip(frame["value"], answered, strict=True)]
+    """The long table, built column by column in its final order and sort.
+
+    One row order is worked out first (respondent, wave, run, item position) and every
+    column is taken once in that order: no merged or sorted copies of the whole table, and
+    repeating columns stay categoricals. This is what keeps a million-answer export small
+    (`bench/digest.py`).
+    """
+    person = pd.Index(people["stakeholder_id"]).get_indexer(answers["stakeholder_id"])
+    items = answers[["questionnaire_version", "item_id"]].merge(
+        _item_table(questionnaires), how="left", validate="many_to_one"
+    )
+    position = items["position"].fillna(10**6).to_numpy()
+    order = _long_order(answers, people, person, position)
+    answered = (answers["state"] == "answered").to_numpy()[order]
+    rows = person[order]
+    columns: dict[str, Any] = {"respondent": _respondents(people, rows)}
+    for column in ("name", "organisation", "organisation_type", "region"):
+        if column in people:
+            columns[column] = people[column].take(rows).array
+    columns["questionnaire"] = _constant(questionnaire, len(order))
+    for column in ("questionnaire_version", "wave"):
+        columns[column] = answers[column].take(order).array
+    status = pd.Series(runs["status"].array, index=runs["run_id"].to_numpy())
+    columns["run_status"] = status.reindex(answers["run_id"].to_numpy()[order]).array
+    columns["item_id"] = answers["item_id"].take(order).array
+    for column in ("section_id", "item_type"):
+        columns[column] = pd.Categorical(items[column].fillna("").to_numpy()[order])
+    columns["state"] = answers["state"].take(order).array
+    values = answers["value"].to_numpy()[order]
+    columns["value"] = [_code(v) if a else "" for v, a in zip(values, answered, strict=True)]
     for column in ("display", "other_text"):
-        frame[column] = frame[column].where(answered, "").fillna("")
-    frame["answered_at"] = _utc_text(frame["answered_at"])
-    frame = frame.fillna({"section_id": "", "item_type": "", "position": 10**6})
-    columns = ["stakeholder_id", *_LONG_ANSWER_COLUMNS, "run_id", "position"]
-    long = _with_people(frame[columns], people)
-    long = long.sort_values(["respondent", "wave", "run_id", "position"], kind="stable")
-    return long.drop(columns=["run_id", "position"]).reset_index(drop=True)
+        columns[column] = _blank_unless(answers[column].take(order), answered)
+    columns["language"] = answers["language"].take(order).array
+    columns["answered_at"] = _utc_text(answers["answered_at"].take(order))
+    return pd.DataFrame(columns, copy=False)
+
+
+def _long_order(
+    answers: pd.DataFrame, people: pd.DataFrame, person: np.ndarray, position: np.ndarray
+) -> np.ndarray:
+    """Positions of the answers of known people, by respondent, wave, run, item position
+    (stable: what a stable sort of the same keys gives)."""
+    rank = np.empty(len(people), dtype=np.int64)
+    rank[np.argsort(people["respondent"].to_numpy(dtype=object), kind="stable")] = np.arange(
+        len(people)
+    )
+    known = np.flatnonzero(person >= 0)
+    wave, _ = pd.factorize(answers["wave"].astype(object), sort=True)
+    keys = (position, answers["run_id"].to_numpy(), wave, rank[person])
+    return known[np.lexsort(tuple(key[known] for key in keys))]
+
+
+def _respondents(people: pd.DataFrame, rows: np.ndarray) -> pd.Categorical:
+    """Each row's pseudonym, as codes into the (unique) pseudonyms of `people`."""
+    return pd.Categorical.from_codes(rows, categories=people["respondent"].to_numpy())
+
+
+def _constant(value: str, length: int) -> pd.Categorical:
+    return pd.Categorical.from_codes(np.zeros(length, dtype=np.int8), categories=[value])
+
+
+def _blank_unless(column: pd.Series, answered: np.ndarray) -> np.ndarray:
+    """The column's text where the row is an answer, '' elsewhere and where missing."""
+    texts = column.to_numpy(dtype=object, na_value="")
+    texts[~answered] = ""
+    return texts
 
 
 def _item_table(questionnaires: Sequence[Questionnaire]) -> pd.DataFrame:
@@ -241,11 +296,15 @@ def _code(value: Any) -> Any:
 
 
 def _utc_text(times: pd.Series) -> pd.Series:
-    """Aware UTC times as `2027-01-15T10:00:00Z`, NaT as ''; vectorised (strftime is slow)."""
+    """Aware UTC times as `2027-01-15T10:00:00Z`, NaT as ''; vectorised (strftime is slow).
+
+    Each distinct second is formatted once and shared (a run's answers often share it):
+    a categorical, not a string object per row."""
     naive = times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[s]")
-    texts = np.char.add(np.datetime_as_string(naive, unit="s"), "Z").astype(object)
-    texts[np.isnat(naive)] = ""
-    return pd.Series(texts, index=times.index, dtype=object)
+    codes, seconds = pd.factorize(naive)  # NaT: code -1
+    texts = np.char.add(np.datetime_as_string(np.asarray(seconds), unit="s"), "Z")
+    formatted = pd.Categorical.from_codes(codes, categories=pd.Index(texts, dtype=object))
+    return pd.Series(formatted, index=times.index).cat.add_categories("").fillna("")
 
 
 # -- wide --------------------------------------------------------------------------------

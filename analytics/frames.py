@@ -19,24 +19,31 @@ the export gives" holds by construction. Three frames (`Frames`):
 A stakeholder is withdrawn when any of their runs of the questionnaire is `withdrawn`
 (they said /stop): nothing of theirs is read, whatever the wave.
 
-Speed: 1,000,000 answers must load in a few seconds. The answers query selects only
-answer columns (run-level ones are mapped from `runs` by run_id), reads JSON and times as
-text, and converts whole columns at once: the JSON values are parsed as one JSON array,
-the times by `pd.to_datetime`. Repeating strings become categoricals. Timestamps are
-aware UTC (`datetime64[ns, UTC]`).
+Speed and memory: 1,000,000 answers must load in a few seconds and in little memory
+(the digest bench, `bench/digest.py`). The answers query selects only answer columns
+(run-level ones are mapped from `runs` by run_id), reads JSON and times as text, and is
+fetched `analytics.rows.CHUNK_ROWS` rows at a time as plain tuples; each chunk becomes
+compact columns before the next is read: each distinct JSON text is parsed once (see
+`_json_values`), times by `pd.to_datetime`, repeating strings (item ids, states,
+displays, versions) become categoricals. Timestamps are aware UTC
+(`datetime64[ns, UTC]`).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from pandas.api.types import union_categoricals
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
+from analytics.rows import chunks
 from storage.models import Answer, Run, Stakeholder
 
 __all__ = [
@@ -89,6 +96,8 @@ STAKEHOLDER_COLUMNS = (
 )
 
 Source = Connection | Session | Engine
+Conversions = Mapping[str, Callable[[pd.Series], Any]]
+"""Per column of a query, how its driver values become the frame's column."""
 
 
 @dataclass(frozen=True)
@@ -178,11 +187,7 @@ def _load_stakeholders(connection: Connection, questionnaire_key: str) -> pd.Dat
         Stakeholder.region,
         Stakeholder.language,
     ).where(Stakeholder.id.not_in(_withdrawn(questionnaire_key)))
-    frame = _frame(connection, statement, STAKEHOLDER_COLUMNS)
-    frame["stakeholder_id"] = frame["stakeholder_id"].astype("int64")
-    for column in ("organisation_type", "region", "language"):
-        frame[column] = frame[column].astype("category")
-    return frame
+    return _frame(connection, statement, STAKEHOLDER_COLUMNS, _STAKEHOLDER_TYPES)
 
 
 def _load_runs(connection: Connection, questionnaire_key: str, wave: str) -> pd.DataFrame:
@@ -199,14 +204,7 @@ def _load_runs(connection: Connection, questionnaire_key: str, wave: str) -> pd.
         _raw_time(Run.updated_at),
         _raw_time(Run.completed_at),
     ).where(*_run_filter(questionnaire_key, wave))
-    frame = _frame(connection, statement, RUN_COLUMNS)
-    frame["run_id"] = frame["run_id"].astype("int64")
-    frame["stakeholder_id"] = frame["stakeholder_id"].astype("int64")
-    for column in ("wave", "questionnaire_version", "status", "language"):
-        frame[column] = frame[column].astype("category")
-    for column in ("started_at", "created_at", "updated_at", "completed_at"):
-        frame[column] = _times(frame[column])
-    return frame
+    return _frame(connection, statement, RUN_COLUMNS, _RUN_TYPES)
 
 
 def _answer_columns(lean: bool) -> dict[str, Any]:
@@ -236,24 +234,54 @@ def _load_answers(
         .join(Run, Run.id == Answer.run_id)
         .where(*_run_filter(questionnaire_key, wave))
     )
-    frame = _frame(connection, statement, tuple(columns))
-    frame["run_id"] = frame["run_id"].astype("int64")
-    frame["value"] = _json_values(frame["value"])
-    frame["answered_at"] = _times(frame["answered_at"])
-    for column in ("item_id", "state", "language", "questionnaire_version"):
-        if column in frame:
-            frame[column] = frame[column].astype("category")
-    by_run = runs.set_index("run_id")
-    frame["stakeholder_id"] = by_run["stakeholder_id"].reindex(frame["run_id"]).to_numpy()
+    frame = _frame(connection, statement, tuple(columns), _ANSWER_TYPES)
+    by_run = pd.Series(runs["stakeholder_id"].to_numpy(), index=runs["run_id"].to_numpy())
+    frame["stakeholder_id"] = by_run.reindex(frame["run_id"].to_numpy()).to_numpy()
     if lean:
         return frame[list(LEAN_ANSWER_COLUMNS)]
-    frame["wave"] = pd.Categorical([wave] * len(frame), categories=[wave])
+    codes = np.zeros(len(frame), dtype=np.int8)
+    frame["wave"] = pd.Categorical.from_codes(codes, categories=[wave])
     return frame[list(ANSWER_COLUMNS)]
 
 
-def _frame(connection: Connection, statement: Any, columns: tuple[str, ...]) -> Any:
-    rows = connection.execute(statement).all()
-    return pd.DataFrame.from_records(rows, columns=list(columns), coerce_float=False)
+def _frame(
+    connection: Connection,
+    statement: Any,
+    columns: tuple[str, ...],
+    conversions: Conversions,
+) -> pd.DataFrame:
+    """The statement's rows, read and converted a chunk at a time (`_converted`)."""
+    rows = chunks(connection, statement, list(columns))
+    return _concat([_converted(chunk, conversions) for chunk in rows])
+
+
+def _converted(chunk: pd.DataFrame, conversions: Conversions) -> pd.DataFrame:
+    """A new frame of the chunk's columns, each converted by `conversions` (or kept).
+
+    New, not converted in place: the chunk's columns are views of one block of objects,
+    and one column left in it would keep every string of every row alive.
+    """
+    keep: Callable[[pd.Series], Any] = lambda column: column  # noqa: E731
+    return pd.DataFrame(
+        {name: conversions.get(name, keep)(chunk[name]) for name in chunk.columns}, copy=True
+    )
+
+
+def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Chunks as one frame; categoricals stay categoricals (their categories merged).
+
+    Each column is joined and then dropped from the chunks, so at most one column is
+    held twice."""
+    if len(parts) == 1:
+        return parts[0].reset_index(drop=True)
+    joined: dict[str, pd.Series] = {}
+    for name in list(parts[0].columns):
+        pieces = [part.pop(name) for part in parts]
+        if all(isinstance(p.dtype, pd.CategoricalDtype) for p in pieces):
+            joined[name] = pd.Series(union_categoricals(pieces))
+        else:
+            joined[name] = pd.concat(pieces, ignore_index=True)
+    return pd.DataFrame(joined)
 
 
 def _raw_time(column: Any) -> Any:
@@ -269,7 +297,41 @@ def _times(column: pd.Series) -> pd.Series:
 
 
 def _json_values(column: pd.Series) -> pd.Series:
-    """Parse every stored JSON value at once, as the elements of one JSON array."""
-    texts = column.fillna("null")
-    values = json.loads("[" + ",".join(texts.tolist()) + "]") if len(texts) else []
-    return pd.Series(values, index=column.index, dtype=object)
+    """Parse each distinct stored JSON text once (all of them as one JSON array).
+
+    Rows with the same stored text share one Python value: a choice id, a number or a
+    list of ids is one object however many people gave it, which is most of what makes
+    the long frame small. Treat the values as read-only (never mutate a list in place).
+    """
+    codes, texts = pd.factorize(column)  # SQL NULL: code -1
+    parsed = json.loads("[" + ",".join(texts) + "]") if len(texts) else []
+    table = np.empty(len(parsed) + 1, dtype=object)  # the last slot, None, is for -1
+    for position, value in enumerate(parsed):
+        table[position] = value  # one by one: a list must stay one element
+    return pd.Series(table[codes], index=column.index, dtype=object)
+
+
+def _category(column: pd.Series) -> pd.Series:
+    return column.astype("category")
+
+
+_STAKEHOLDER_TYPES: Conversions = {
+    "stakeholder_id": lambda c: c.astype("int64"),
+    **dict.fromkeys(("organisation_type", "region", "language"), _category),
+}
+
+
+_RUN_TYPES: Conversions = {
+    **dict.fromkeys(("run_id", "stakeholder_id"), lambda c: c.astype("int64")),
+    **dict.fromkeys(("wave", "questionnaire_version", "status", "language"), _category),
+    **dict.fromkeys(("started_at", "created_at", "updated_at", "completed_at"), _times),
+}
+
+
+_ANSWER_TYPES: Conversions = {
+    "run_id": lambda c: c.astype("int64"),
+    "value": _json_values,
+    "answered_at": _times,
+    **dict.fromkeys(("item_id", "state", "language", "questionnaire_version"), _category),
+    "display": _category,  # mostly a choice's label: few distinct values
+}
