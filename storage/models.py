@@ -20,6 +20,7 @@ from storage.types import UTCDateTime, json_document
 
 __all__ = [
     "ANSWER_STATES",
+    "CONSENT_DECISIONS",
     "DIGEST_STATUSES",
     "GROUP_RESPONSES",
     "GROUP_SEND_KINDS",
@@ -28,11 +29,15 @@ __all__ = [
     "OUTBOX_STATUSES",
     "POLL_CHOICES",
     "POLL_STATUSES",
+    "ROLES",
+    "ROLE_SOURCES",
     "SCHEDULED_SEND_KINDS",
     "SCHEDULED_SEND_STATUSES",
     "Answer",
     "AnswerChange",
+    "AuditEntry",
     "Base",
+    "Consent",
     "Digest",
     "DiscussionGroup",
     "Followup",
@@ -46,17 +51,20 @@ __all__ = [
     "PollSlot",
     "PollVote",
     "ReceivedEvent",
+    "RoleGrant",
     "Run",
     "ScheduledSend",
     "SchedulingPoll",
     "Stakeholder",
     "StoredQuestionnaire",
+    "Withdrawal",
 ]
 
 ANSWER_STATES = ("answered", "skipped", "not_applicable")
 """The values of `conversations.run.AnswerState`, frozen here as the schema's CHECK."""
 
-OUTBOX_STATUSES = ("pending", "sent", "failed")
+OUTBOX_STATUSES = ("pending", "sent", "failed", "cancelled")
+"""`cancelled` (#7): pending when its recipient stopped or withdrew, so never sent."""
 
 OPEN_STATUSES = (
     RunStatus.INVITED.value,
@@ -109,6 +117,10 @@ class Stakeholder(Base):
     created_at: Mapped[datetime]
     time_zone_asked_at: Mapped[datetime | None]
     """When they were asked their zone (#5): set once, by a guarded UPDATE, so never twice."""
+    stopped_at: Mapped[datetime | None]
+    """Set by STOP (#7), cleared by /start: while set, nothing but replies is sent to them."""
+    withdrawn_at: Mapped[datetime | None]
+    """Set by a confirmed /withdraw (#7); their answers were erased or detached then."""
 
 
 class Identity(Base):
@@ -483,3 +495,95 @@ class InstanceSecret(Base):
     name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     value: Mapped[str] = mapped_column(sa.String(128))
     created_at: Mapped[datetime]
+
+
+# -- consent and data rights (#7) -------------------------------------------------------
+
+CONSENT_DECISIONS = ("agreed", "declined")
+
+
+class Consent(Base):
+    """One agreement to, or decline of, a questionnaire's consent text: the consent ledger.
+
+    `consent_version` is the text's version: a newer text means those who agreed to an
+    older one are asked again before they continue.
+    """
+
+    __tablename__ = "consents"
+    __table_args__ = (sa.CheckConstraint(_in("decision", CONSENT_DECISIONS), name="decision"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stakeholder_id: Mapped[int] = mapped_column(sa.ForeignKey("stakeholders.id"), index=True)
+    questionnaire_key: Mapped[str] = mapped_column(sa.String(128))
+    consent_version: Mapped[int] = mapped_column(sa.Integer)
+    decision: Mapped[str] = mapped_column(sa.String(16))
+    language: Mapped[str] = mapped_column(sa.String(16))
+    channel: Mapped[str] = mapped_column(sa.String(32))
+    recorded_at: Mapped[datetime]
+
+
+class Withdrawal(Base):
+    """The receipt of a withdrawal: a code to quote, when, and what was erased.
+
+    Deliberately without a stakeholder id or anything personal: `erased` holds counts and
+    the mode applied per questionnaire, so a researcher can confirm the erasure happened
+    without the receipt leading back to the person.
+    """
+
+    __tablename__ = "withdrawals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    withdrawn_at: Mapped[datetime]
+    channel: Mapped[str] = mapped_column(sa.String(32))
+    erased: Mapped[dict[str, Any]]
+
+
+# -- roles and audit (#7) ---------------------------------------------------------------
+
+ROLES = ("researcher", "admin")
+"""`researcher` runs researcher commands; `admin` also manages who holds a role."""
+ROLE_SOURCES = ("cli", "settings", "chat")
+"""Where a grant came from: `parley role grant`, `PARLEY_RESEARCHERS` at start-up, `/role`."""
+
+
+class RoleGrant(Base):
+    """A role held by one platform account (`slack:U0123`, `telegram:11`).
+
+    Keyed by the account rather than by a stakeholder: a researcher need not be on the
+    roster. The check before a researcher command is one lookup by the unique key.
+    """
+
+    __tablename__ = "role_grants"
+    __table_args__ = (
+        sa.UniqueConstraint("platform", "external_id", "role"),
+        sa.CheckConstraint(_in("role", ROLES), name="role"),
+        sa.CheckConstraint(_in("source", ROLE_SOURCES), name="source"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(sa.String(32))
+    external_id: Mapped[str] = mapped_column(sa.String(200))
+    role: Mapped[str] = mapped_column(sa.String(16))
+    source: Mapped[str] = mapped_column(sa.String(16))
+    granted_by: Mapped[str] = mapped_column(sa.String(200))
+    granted_at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    """One researcher action, append-only: who, what, when, from which channel.
+
+    `actor` is a platform account (`slack:U0123`) or `cli:<os user>`; `details` holds the
+    action's arguments as ids and counts, never a stakeholder's name or answers. Written in
+    the transaction of the action itself, so an action rolled back leaves no row.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (sa.Index(None, "at"),)
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(sa.String(200))
+    channel: Mapped[str] = mapped_column(sa.String(16))
+    action: Mapped[str] = mapped_column(sa.String(64))
+    details: Mapped[dict[str, Any]]

@@ -421,7 +421,7 @@ def test_question_messages_are_remembered_in_bulk_and_the_latest_wins(
 
 def test_outbox_counts_start_at_zero(session_factory: Factory) -> None:
     with UnitOfWork(session_factory) as uow:
-        assert outbox_counts(uow.session) == {"pending": 0, "sent": 0, "failed": 0}
+        assert outbox_counts(uow.session) == {"pending": 0, "sent": 0, "failed": 0, "cancelled": 0}
 
 
 def test_concurrent_dispatchers_take_disjoint_messages(session_factory: Factory) -> None:
