@@ -35,6 +35,7 @@ from bot.processing import EventProcessor
 from bot.questionnaires import QuestionnaireBook
 from bot.researcher import parse_command
 from bot.researcher_commands import Desk, scheduling_command
+from bot.roles import RoleError, parse_researchers, researcher_check
 from bot.scheduling import Scheduler, Scheduling, parse_quiet_hours
 from bot.settings import Settings
 from bot.slack_modals import GroupModal
@@ -177,6 +178,10 @@ def build(
     problem = settings.research_channel_problem()
     if problem is not None:
         raise ConfigurationError(problem)
+    try:  # seeded as stored roles when the Handler is built (`bot.roles`)
+        researchers = parse_researchers(settings.researchers)
+    except RoleError as error:
+        raise ConfigurationError(str(error)) from None
     book = QuestionnaireBook.from_file(settings.questionnaire)  # a bad file touches no database
     engine = make_engine(settings.database_url)
     try:
@@ -208,7 +213,7 @@ def build(
     access = Access(
         open_enrollment=settings.open_enrollment,
         research_address=settings.research_address,
-        researchers=settings.researcher_identities,
+        researchers=researchers,
         desk=Desk(settings.researcher_time_zone, settings.questionnaire.parent, research),
     )
     handler = Handler(session_factory, book, clock, access=access)
@@ -337,10 +342,7 @@ def _slack(
         app_token=app_token.get_secret_value() if app_token else None,
         home=home,
         modals=GroupModal(
-            frozenset(
-                user for platform, user in settings.researcher_identities if platform == "slack"
-            ),
-            settings.researcher_time_zone,
+            researcher_check(session_factory, "slack"), settings.researcher_time_zone
         ),
     )
     if http is not None and app_token is None:

@@ -35,7 +35,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot import groups, researcher, time_zones
+from bot import groups, researcher, roles, time_zones
 from bot.channels.base import InboundEvent
 from bot.questionnaires import QuestionnaireBook
 from bot.starting import begin_run
@@ -44,7 +44,7 @@ from conversations.catalog import translate
 from conversations.inputs import Reply
 from conversations.messages import Message, Notice, Say, message_to_dict
 from conversations.run import RunState
-from storage import repository
+from storage import audit, repository
 from storage.invitations import InviteStatus, redeem_invite
 from storage.models import Run, Stakeholder
 from storage.run_cache import CachedState, RunStateCache, encode_state
@@ -72,6 +72,8 @@ class Access:
     open_enrollment: bool = False
     research_address: tuple[str, str] | None = None
     researchers: frozenset[tuple[str, str]] = frozenset()
+    """Identities to seed with the researcher role (`PARLEY_RESEARCHERS`) when the Handler is
+    built; the check before each researcher command reads the stored roles (`bot.roles`)."""
     desk: researcher.Desk = field(default_factory=researcher.Desk)
     """Where researcher commands read times and find follow-up questionnaires."""
 
@@ -92,6 +94,14 @@ class Handler:
         self.access = access or Access(open_enrollment=open_enrollment)
         self.states = RunStateCache()
         """Run states as last committed here; see `storage.run_cache`."""
+        if self.access.researchers:
+            self._seed_researchers()
+
+    def _seed_researchers(self) -> None:
+        """Start-up: `PARLEY_RESEARCHERS` become stored grants (added, never removed)."""
+        with UnitOfWork(self.session_factory) as uow:
+            roles.seed_researchers(uow.session, self.access.researchers, self.clock())
+            uow.commit()
 
     def handle(self, event: InboundEvent) -> Handled:
         return self.handle_batch([event])[0]
@@ -264,7 +274,9 @@ class Handler:
         if command is None:
             return Handled(event)
         language = self.book.current.language_or_default(event.language)
-        if (event.platform, event.sender) not in self.access.researchers:
+        if not roles.may_research(session, event.platform, event.sender):
+            actor, refused = f"{event.platform}:{event.sender}", {"command": command[0]}
+            audit.record(session, actor, "refused", refused, event.platform, now)
             reply = translate("researcher.refused", language)
         else:
             request = researcher.request_for(event, command, language, now, self.access.desk)

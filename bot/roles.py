@@ -13,17 +13,19 @@ Every change of a role is an audit row (`storage.audit`) in the same transaction
 
 from __future__ import annotations
 
+import asyncio
 import getpass
 import re
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from storage import audit
 from storage import roles as stored
 from storage.models import ROLES
+from storage.unit_of_work import UnitOfWork
 
 __all__ = [
     "ROLES",
@@ -35,7 +37,9 @@ __all__ = [
     "may_manage",
     "may_research",
     "parse_identity",
+    "parse_researchers",
     "parse_role",
+    "researcher_check",
     "seed_researchers",
 ]
 
@@ -68,6 +72,12 @@ def parse_identity(text: str, field: str = "IDENTITY") -> tuple[str, str]:
     return platform.lower(), external
 
 
+def parse_researchers(setting: str) -> frozenset[tuple[str, str]]:
+    """`PARLEY_RESEARCHERS` (`telegram:123,slack:U456`); a bad entry names the setting."""
+    entries = (entry for entry in setting.split(",") if entry.strip())
+    return frozenset(parse_identity(entry, "PARLEY_RESEARCHERS") for entry in entries)
+
+
 def parse_role(text: str, field: str = "ROLE") -> str:
     role = text.strip().lower()
     if role not in ROLES:
@@ -78,6 +88,21 @@ def parse_role(text: str, field: str = "ROLE") -> str:
 def may_research(session: Session, platform: str, external_id: str) -> bool:
     """Whether this account may run researcher commands (researcher or admin)."""
     return stored.has_role(session, platform, external_id, stored.RESEARCH_ROLES)
+
+
+def researcher_check(
+    session_factory: sessionmaker[Session], platform: str
+) -> Callable[[str], Awaitable[bool]]:
+    """`may_research` for accounts of `platform`, off the event loop (the Slack modal)."""
+
+    def check(external_id: str) -> bool:
+        with UnitOfWork(session_factory) as uow:
+            return may_research(uow.session, platform, external_id)
+
+    async def checked(external_id: str) -> bool:
+        return await asyncio.to_thread(check, external_id)
+
+    return checked
 
 
 def may_manage(session: Session, platform: str, external_id: str) -> bool:

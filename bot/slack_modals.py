@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any, Protocol
@@ -332,13 +332,14 @@ class GroupModal:
 
     def __init__(
         self,
-        researchers: frozenset[str],
+        researchers: Callable[[str], Awaitable[bool]],
         zone: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         language: str = "en",
     ) -> None:
         self.researchers = researchers
-        """Slack user ids with the researcher role."""
+        """Whether a Slack user id holds a researcher role now (read from the stored roles,
+        `bot.roles`); asked only for a command that wants the modal."""
         self.zone = zone
         self.clock = clock
         self.language = language
@@ -346,7 +347,7 @@ class GroupModal:
     async def open(self, client: WebClient, body: Mapping[str, Any]) -> bool:
         """Open the modal if the command asks for it and comes from a researcher."""
         user = str(body.get("user_id", ""))
-        if not wants_modal(str(body.get("text", ""))) or user not in self.researchers:
+        if not wants_modal(str(body.get("text", ""))) or not await self.researchers(user):
             return False
         view = group_modal(self.zone, str(body.get("channel_id", "")), self.language)
         try:
