@@ -44,7 +44,7 @@ from conversations.questionnaire import Item, ItemType, Questionnaire
 from conversations.run import AnswerState, Awaiting, RunState, RunStatus, StoredAnswer
 from conversations.text import fold
 
-__all__ = ["Recorded", "Step", "start", "step"]
+__all__ = ["Recorded", "Step", "consent_answer", "start", "step"]
 
 Recorded = tuple[str, StoredAnswer]
 """An answer (item id, stored answer) created or changed by a step."""
@@ -96,7 +96,7 @@ def _when_invited(q: Questionnaire, run: RunState, event: Input, now: datetime) 
 
 
 def _when_consenting(q: Questionnaire, run: RunState, event: Input, now: datetime) -> Step:
-    answer = _consent_answer(event)
+    answer = consent_answer(event)
     if answer == "agree":
         agreed = replace(
             run,
@@ -452,7 +452,8 @@ def _ask_consent(q: Questionnaire, run: RunState) -> Step:
     return Step(consenting, (Say("\n".join(intro)), ask_consent(q, language)))
 
 
-def _consent_answer(event: Input) -> str | None:
+def consent_answer(event: Input) -> str | None:
+    """ "agree", "decline" or None: a consent button, or the typed words for either."""
     if isinstance(event, Pick) and event.item_id == CONSENT_ITEM:
         return event.value if event.value in ("agree", "decline") else None
     if isinstance(event, Reply):

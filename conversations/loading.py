@@ -31,6 +31,7 @@ from conversations.questionnaire import (
     NumberKind,
     Questionnaire,
     Section,
+    WithdrawMode,
 )
 
 __all__ = [
@@ -56,7 +57,7 @@ _CHOICE_TYPES = (ItemType.SINGLE_CHOICE, ItemType.MULTI_CHOICE)
 
 _TOP_KEYS = {
     "spec_version", "id", "version", "title", "languages", "default_language",
-    "estimated_minutes", "consent", "closing", "nudges", "sections",
+    "estimated_minutes", "consent", "closing", "nudges", "sections", "on_withdraw",
 }  # fmt: skip
 _SECTION_KEYS = {"id", "title", "intro", "items"}
 _COMMON_ITEM_KEYS = {
@@ -219,6 +220,7 @@ class _Builder:
         sections = self.sections(data.get("sections"))
         minutes = self.optional_int(data, "estimated_minutes", "", minimum=1)
         nudges = self.nudges(data.get("nudges"))
+        on_withdraw = self.withdraw_mode(data.get("on_withdraw", WithdrawMode.DELETE.value))
         if None in (qid, title, consent, closing) or not sections or self.errors:
             return None
         assert qid is not None and title and consent and closing
@@ -234,6 +236,7 @@ class _Builder:
             sections=sections,
             estimated_minutes=minutes,
             nudges=nudges,
+            on_withdraw=on_withdraw,
         )
 
     def read_languages(self, data: Mapping[str, Any]) -> None:
@@ -256,7 +259,25 @@ class _Builder:
             self.error("consent", "required: a mapping with version and text")
             return None, "1"
         self.unknown_keys(data, {"version", "text"}, "consent")
-        return self.text(data.get("text"), "consent.text"), str(data.get("version", "1"))
+        return self.text(data.get("text"), "consent.text"), self.consent_version(data)
+
+    def consent_version(self, data: Mapping[str, Any]) -> str:
+        """A whole number, bumped when the text changes: the consent ledger stores it (#7)."""
+        version = data.get("version", "1")
+        text = str(version).strip()
+        if isinstance(version, bool) or not text.isdigit() or int(text) < 1:
+            self.error("consent.version", f"must be a whole number such as 1 or 2, not {version!r}")
+            return "1"
+        return str(int(text))
+
+    def withdraw_mode(self, value: Any) -> WithdrawMode:
+        """`on_withdraw`: what a withdrawal does to the answers (erased by default)."""
+        try:
+            return WithdrawMode(value)
+        except ValueError:
+            modes = " or ".join(mode.value for mode in WithdrawMode)
+            self.error("on_withdraw", f"must be {modes}, not {value!r}")
+            return WithdrawMode.DELETE
 
     def nudges(self, data: Any) -> NudgeSettings:
         if data is None:

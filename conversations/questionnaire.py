@@ -25,6 +25,7 @@ __all__ = [
     "NumberKind",
     "Questionnaire",
     "Section",
+    "WithdrawMode",
 ]
 
 SPEC_VERSION = 1
@@ -40,6 +41,15 @@ class ItemType(StrEnum):
     TEXT = "text"
     DATE = "date"
     NOTE = "note"
+
+
+class WithdrawMode(StrEnum):
+    """What a confirmed `/withdraw` does to the person's answers (`on_withdraw`, #7)."""
+
+    DELETE = "delete"
+    """Erase them: answers, their history, run states, the messages that quoted them."""
+    KEEP_ANONYMOUS = "keep_anonymous"
+    """Keep them under a new anonymous stakeholder: no name, organisation or identities."""
 
 
 class NumberKind(StrEnum):
@@ -154,6 +164,8 @@ class Questionnaire:
     sections: tuple[Section, ...]
     estimated_minutes: int | None = None
     consent_version: str = "1"
+    """Bumped when the consent text changes: agreements to an older version are renewed."""
+    on_withdraw: WithdrawMode = WithdrawMode.DELETE
     nudges: NudgeSettings = field(default_factory=NudgeSettings)
     spec_version: int = SPEC_VERSION
 

@@ -9,15 +9,31 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from conversations.catalog import answers, digest, engine, groups, research, shell
+from conversations.catalog import answers, digest, engine, groups, research, rights, shell
 
 __all__ = ["LANGUAGES", "MESSAGES", "translate"]
 
 LANGUAGES = ("en", "fr")
 
 MESSAGES: Mapping[str, Mapping[str, str]] = {
-    "en": {**engine.EN, **answers.EN, **shell.EN, **research.EN, **groups.EN, **digest.EN},
-    "fr": {**engine.FR, **answers.FR, **shell.FR, **research.FR, **groups.FR, **digest.FR},
+    "en": {
+        **engine.EN,
+        **answers.EN,
+        **shell.EN,
+        **research.EN,
+        **groups.EN,
+        **digest.EN,
+        **rights.EN,
+    },
+    "fr": {
+        **engine.FR,
+        **answers.FR,
+        **shell.FR,
+        **research.FR,
+        **groups.FR,
+        **digest.FR,
+        **rights.FR,
+    },
 }
 
 
