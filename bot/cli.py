@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from bot.app import ConfigurationError, ConsoleOptions, build
+from bot.audit_cli import audit
 from bot.digest_cli import digest
 from bot.export_cli import export
 from bot.group_cli import group_app
+from bot.role_cli import role_app
 from bot.settings import Settings
 from conversations.errors import QuestionnaireError
 from storage.errors import StorageError
@@ -45,6 +47,8 @@ app.add_typer(followup_app, name="followup")
 app.add_typer(group_app, name="group")
 app.command("export")(export)
 app.command("digest")(digest)
+app.add_typer(role_app, name="role")
+app.command("audit")(audit)
 
 EXIT_INVALID = 2
 
