@@ -83,7 +83,8 @@ def funnel(headline: Headline) -> tuple[FunnelStage, ...]:
 def reached(answers: pd.DataFrame, questionnaire: Questionnaire) -> tuple[ItemReach, ...]:
     """Per question, the runs that got to it: answered or skipped (not-applicable is not)."""
     counted = answers[answers["state"].isin(("answered", "skipped"))]
-    counts = counted["item_id"].astype(str).value_counts()
+    counts = counted["item_id"].value_counts()  # categorical: counted on codes
+    counts.index = counts.index.astype(str)
     return tuple(
         ItemReach(item.id, int(counts.get(item.id, 0)))
         for item in questionnaire.items

@@ -61,17 +61,26 @@ class ItemAnswers:
 def split_by_item(answers: pd.DataFrame) -> dict[str, ItemAnswers]:
     """The long frame as one `ItemAnswers` per item id (not-applicable rows dropped)."""
     answered = answers[answers["state"] == "answered"]
-    skips = answers.loc[answers["state"] == "skipped", "item_id"].astype(str).value_counts()
+    skipped = answers.loc[answers["state"] == "skipped", "item_id"]
+    skips = _counts_by_id(skipped)
     result: dict[str, ItemAnswers] = {}
-    for item_id, group in answered.groupby(answered["item_id"].astype(str), sort=False):
+    # grouped by the column as it is: a categorical's codes, no string per row
+    for item_id, group in answered.groupby("item_id", sort=False, observed=True):
         result[str(item_id)] = ItemAnswers(
-            group["value"], group["answered_at"], int(skips.get(item_id, 0))
+            group["value"], group["answered_at"], int(skips.get(str(item_id), 0))
         )
     for item_id, count in skips.items():
         if str(item_id) not in result:
             empty = ItemAnswers.empty()
             result[str(item_id)] = ItemAnswers(empty.values, empty.answered_at, int(count))
     return result
+
+
+def _counts_by_id(ids: pd.Series) -> pd.Series:
+    """How often each id occurs, indexed by the id as text (never a zero count)."""
+    counts = ids.value_counts()
+    counts = counts[counts > 0]  # a categorical counts its unused categories too
+    return pd.Series(counts.to_numpy(), index=counts.index.astype(str))
 
 
 def summarize_items(answers: pd.DataFrame, questionnaire: Questionnaire) -> tuple[ItemSummary, ...]:
