@@ -37,6 +37,7 @@ from conversations.questionnaire import (
 __all__ = [
     "LoadedQuestionnaire",
     "definition_checksum",
+    "load_definition",
     "load_questionnaire",
     "load_questionnaire_file",
     "parse_questionnaire",
@@ -89,8 +90,16 @@ class LoadedQuestionnaire:
 
 
 def load_questionnaire_file(path: str | Path) -> LoadedQuestionnaire:
-    """Read and parse a questionnaire file; raises QuestionnaireError (one line per problem)."""
+    """Read and parse a questionnaire file; raises QuestionnaireError (one line per problem).
+
+    An XLSForm workbook (.xlsx) is read by `forms`, outside the pure core (openpyxl is
+    I/O), and translated into the same mapping a YAML file gives.
+    """
     origin = str(path)
+    if Path(path).suffix.lower() in (".xlsx", ".xlsm"):
+        from forms import load_xlsform_file
+
+        return load_xlsform_file(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -118,6 +127,11 @@ def parse_questionnaire(text: str, origin: str) -> LoadedQuestionnaire:
 def questionnaire_from_definition(definition: Mapping[str, Any], origin: str) -> Questionnaire:
     """Rebuild a questionnaire stored in the database (no line numbers to report)."""
     return _build(_jsonable(definition), origin, {}).questionnaire
+
+
+def load_definition(definition: Mapping[str, Any], origin: str) -> LoadedQuestionnaire:
+    """Build from a mapping made by another reader (an XLSForm); errors name field paths."""
+    return _build(_jsonable(definition), origin, {})
 
 
 def definition_checksum(definition: Mapping[str, Any]) -> str:
