@@ -22,6 +22,7 @@ from bot.audit_cli import audit
 from bot.digest_cli import digest
 from bot.export_cli import export
 from bot.group_cli import group_app
+from bot.questionnaire_import import import_questionnaire
 from bot.role_cli import role_app
 from bot.settings import Settings
 from conversations.errors import QuestionnaireError
@@ -108,6 +109,9 @@ def validate(file: Path) -> None:
     typer.echo(
         f"{file}: ok: {q.id} v{q.version}, {len(q.sections)} sections, {questions} questions"
     )
+
+
+questionnaire_app.command("import")(import_questionnaire)
 
 
 @questionnaire_app.command("preview")
