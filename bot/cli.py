@@ -30,6 +30,9 @@ from storage.errors import StorageError
 from storage.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from sqlalchemy.orm import Session
     from telegram import Bot
 
 __all__ = ["app", "main"]
@@ -188,10 +191,10 @@ def invite(
     username = asyncio.run(_telegram_username(telegram_bot(settings)))
     with _unit_of_work(settings) as uow:
         valid_for = timedelta(days=settings.invite_valid_days)
-        invitations = issue_telegram_invites(
-            uow.session, username, now=utc_now(), valid_for=valid_for
-        )
+        now = utc_now()
+        invitations = issue_telegram_invites(uow.session, username, now=now, valid_for=valid_for)
         write_invitations(output, invitations)
+        _audit_invites(uow.session, "telegram", [i.stakeholder_id for i in invitations], now)
         uow.commit()
     for invitation in invitations:
         typer.echo(f"{invitation.name}\t{invitation.organisation or ''}\t{invitation.link}")
@@ -213,15 +216,25 @@ def _invite_on_slack(settings: Settings) -> None:
     with _unit_of_work(settings) as uow:
         book.store_current(uow.session)
         token = settings.slack_bot_token.get_secret_value()
+        now = utc_now()
         lines = asyncio.run(
-            invite_roster_on_slack(
-                uow.session, book.current, token, settings.slack_api_url, utc_now()
-            )
+            invite_roster_on_slack(uow.session, book.current, token, settings.slack_api_url, now)
         )
+        invited = sum(1 for line in lines if ": invited on Slack (" in line)  # see slack_invites
+        _audit_invites(uow.session, "slack", invited, now)
         uow.commit()
     for line in lines:
         typer.echo(line)
     typer.echo("the consent messages are sent by the running `parley run`", err=True)
+
+
+def _audit_invites(session: Session, channel: str, invited: list[int] | int, now: datetime) -> None:
+    """`parley invite`'s audit row: stakeholder ids (Telegram links) or a count (Slack)."""
+    from bot.roles import cli_actor
+    from storage import audit
+
+    key = "stakeholders" if isinstance(invited, list) else "invited"
+    audit.record(session, cli_actor(), "invite", {"channel": channel, key: invited}, "cli", now)
 
 
 @followup_app.command("add")

@@ -30,10 +30,12 @@ from bot.digest_posting import (
     reading_sessions,
 )
 from bot.questionnaires import QuestionnaireBook
+from bot.roles import cli_actor
 from bot.settings import Settings
 from conversations.errors import QuestionnaireError
 from conversations.messages import Rich
 from conversations.questionnaire import Questionnaire
+from storage import audit
 from storage import digests as stored
 from storage.db import make_engine, make_session_factory
 from storage.errors import StorageError
@@ -123,6 +125,8 @@ def _post(
     with UnitOfWork(sessions) as uow:
         row = stored.record_on_demand(uow.session, now, channel, where, language)
         stored.store_summary(uow.session, row, built.digest.to_dict())
+        details = {"digest": row, "to": f"{channel}:{where}", "language": language}
+        audit.record(uow.session, cli_actor(), "digest.post", details, "cli", now)
         ids = (
             enqueue_messages(uow.session, address, built.messages, now)
             if channel != "console"

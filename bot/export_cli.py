@@ -25,8 +25,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 if TYPE_CHECKING:  # pandas is imported by `parley export` only, not by every command
     from contextlib import AbstractContextManager
 
-    from analytics.export import ExportTables, FileFormat, Shape
+    from analytics.export import ExportRequest, ExportTables, FileFormat, Shape
     from analytics.export_files import Progress as ReportRows
+    from bot.settings import Settings
 
 __all__ = ["BIG_EXPORT_ROWS", "export", "write_with_progress"]
 
@@ -88,7 +89,31 @@ def export(
         written = write_with_progress(tables, path, chosen_format, _stderr())
     except ExportError as error:
         raise _fail([str(error)]) from None
+    _audit(settings, request, written, tables)
     typer.echo(_summary(tables, written, chosen_shape))
+
+
+def _audit(
+    settings: Settings, request: ExportRequest, written: list[Path], tables: ExportTables
+) -> None:
+    """The export's audit row, once the file exists (a failed export is not "done"), in a
+    transaction of its own: none is held open while a big file is written."""
+    from bot.cli import _unit_of_work
+    from bot.roles import cli_actor
+    from storage import audit
+
+    details = {
+        "questionnaire": request.questionnaire,
+        "shape": request.shape.value,
+        "version": request.version,
+        "since": request.since,
+        "identified": request.identified,
+        "files": [path.name for path in written],
+        "respondents": tables.respondents,
+    }
+    with _unit_of_work(settings) as uow:
+        audit.record(uow.session, cli_actor(), "export", details, "cli", datetime.now(UTC))
+        uow.commit()
 
 
 def _since(text: str | None, zone_name: str) -> datetime | None:

@@ -6,7 +6,6 @@ bad input schedules nothing. Times are shown in the researcher's zone.
 
 from __future__ import annotations
 
-import getpass
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,10 +25,11 @@ from bot.followups import (
     zone_of,
 )
 from bot.questionnaires import QuestionnaireBook
+from bot.roles import cli_actor
 from bot.settings import Settings
 from bot.timing import TimingError, parse_zone
 from conversations.loading import load_questionnaire
-from storage import schedules
+from storage import audit, schedules
 
 __all__ = [
     "FollowupRequest",
@@ -91,7 +91,7 @@ def add_followup(
         main_key,
         request,
         zone=researcher,
-        created_by=f"cli:{getpass.getuser()}",
+        created_by=cli_actor(),
         now=now or datetime.now(UTC),
         team_zone=researcher_zone(settings.researcher_time_zone),
     )
@@ -162,6 +162,16 @@ def schedule_followup(
         lines.append(f"first sends: {len(created)}, {span}")
     else:
         lines.append("no sends yet: each is scheduled when its event happens")
+    details = {
+        "followup": followup.id,
+        "questionnaire": f"{book.current.id} v{book.current.version}",
+        "wave": label,
+        "to": describe_cohort(cohort),
+        "schedule": describe_schedule(plan.schedule),
+        "stakeholders": len(members),
+        "sends": len(created),
+    }
+    audit.record(session, created_by, "followup.add", details, audit.channel_of(created_by), now)
     return lines
 
 
@@ -186,8 +196,14 @@ def followup_lines(session: Session, zone: ZoneInfo) -> list[str]:
     return lines or ["no follow-ups scheduled"]
 
 
-def cancel(session: Session, followup_id: int, now: datetime | None = None) -> list[str]:
-    cancelled = schedules.cancel_followup(session, followup_id, now or datetime.now(UTC))
+def cancel(
+    session: Session, followup_id: int, now: datetime | None = None, actor: str | None = None
+) -> list[str]:
+    """Cancel a follow-up's pending sends; audited as by `actor` (default: this CLI user)."""
+    when, who = now or datetime.now(UTC), actor or cli_actor()
+    cancelled = schedules.cancel_followup(session, followup_id, when)
     if cancelled is None:
         raise FollowupError(f"follow-up {followup_id} does not exist")
+    details = {"followup": followup_id, "sends_cancelled": cancelled}
+    audit.record(session, who, "followup.cancel", details, audit.channel_of(who), when)
     return [f"follow-up {followup_id} cancelled: {cancelled} pending sends will not be sent"]

@@ -20,6 +20,7 @@ import typer
 from sqlalchemy.orm import Session
 
 from bot import groups
+from bot.auditing import record_group
 from bot.groups import GroupError
 from bot.settings import Settings
 from bot.timing import TimingError, parse_zone
@@ -56,7 +57,15 @@ def _option_named(error: GroupError) -> str:
     return f"--{text}" if head in _FIELDS else text
 
 
-def _run(operation: Operation, zone: str | None, *, write: bool = True) -> None:
+def _run(
+    operation: Operation,
+    zone: str | None,
+    *,
+    write: bool = True,
+    audit_as: tuple[str, dict[str, int]] | None = None,
+) -> None:
+    """Run `operation` in one unit of work; `audit_as` (action, extra details) records it
+    in the audit log in the same transaction."""
     from bot.cli import _fail, _settings, _unit_of_work
 
     settings = _settings()
@@ -65,10 +74,13 @@ def _run(operation: Operation, zone: str | None, *, write: bool = True) -> None:
     except TimingError as error:
         raise _fail([f"--zone: {error}"]) from None
     with _unit_of_work(settings) as uow:
+        now = datetime.now(UTC)
         try:
-            result = operation(uow.session, settings, datetime.now(UTC))
+            result = operation(uow.session, settings, now)
         except GroupError as error:
             raise _fail([_option_named(error)]) from None
+        if audit_as is not None:
+            record_group(uow.session, _author(), audit_as[0], result, now, audit_as[1])
         if write:
             uow.commit()
     for line in result.lines(shown_in):
@@ -117,7 +129,7 @@ def create(
             main_questionnaire=_main_key(settings, to),
         )
 
-    _run(operation, zone)
+    _run(operation, zone, audit_as=("group.create", {}))
 
 
 @group_app.command("list")
@@ -154,13 +166,17 @@ def reschedule(
             duration=duration,
         )
 
-    _run(operation, zone)
+    _run(operation, zone, audit_as=("group.reschedule", {}))
 
 
 @group_app.command("cancel")
 def cancel(group_id: Annotated[int, typer.Argument(metavar="ID")], zone: Zone = None) -> None:
     """Call a session off: those who had not declined are told; reminders are cancelled."""
-    _run(lambda s, _settings, now: groups.cancel_group(s, group_id=group_id, now=now), zone)
+    _run(
+        lambda s, _settings, now: groups.cancel_group(s, group_id=group_id, now=now),
+        zone,
+        audit_as=("group.cancel", {}),
+    )
 
 
 @poll_app.command("create")
@@ -190,7 +206,7 @@ def poll_create(
             main_questionnaire=_main_key(settings, to),
         )
 
-    _run(operation, zone)
+    _run(operation, zone, audit_as=("group.poll.create", {}))
 
 
 @poll_app.command("results")
@@ -210,4 +226,4 @@ def poll_confirm(
     def operation(session: Session, _settings: Settings, now: datetime) -> _Result:
         return groups.confirm_poll(session, poll_id=poll_id, slot=slot, now=now)
 
-    _run(operation, zone)
+    _run(operation, zone, audit_as=("group.poll.confirm", {"poll": poll_id, "slot": slot}))

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from bot import groups
+from bot.auditing import record_group
 from bot.chat_args import Arguments, CommandError, read_arguments, words
 from bot.followup_cli import researcher_zone
 from bot.researcher_commands import Caller, attempt, parse_id
@@ -130,6 +131,7 @@ def _create(session: Session, main_key: str, caller: Caller, text: str) -> Lines
         created_by=caller.author,
         main_questionnaire=main_key,
     )
+    record_group(session, caller.author, "group.create", result, caller.now)
     return result.lines(zone)
 
 
@@ -175,6 +177,7 @@ def _reschedule(session: Session, caller: Caller, text: str) -> Lines:
         now=caller.now,
         duration=arguments.option("duration"),
     )
+    record_group(session, caller.author, "group.reschedule", result, caller.now)
     return result.lines(zone)
 
 
@@ -182,6 +185,7 @@ def _cancel(session: Session, caller: Caller, text: str) -> Lines:
     arguments, group_id = _only_zone(text, "cancel 3")
     assert group_id is not None
     result = groups.cancel_group(session, group_id=group_id, now=caller.now)
+    record_group(session, caller.author, "group.cancel", result, caller.now)
     return result.lines(_zone(arguments, caller))
 
 
@@ -222,6 +226,7 @@ def _poll_create(session: Session, main_key: str, caller: Caller, text: str) -> 
         created_by=caller.author,
         main_questionnaire=main_key,
     )
+    record_group(session, caller.author, "group.poll.create", result, caller.now)
     return result.lines(zone)
 
 
@@ -242,4 +247,6 @@ def _poll_confirm(session: Session, caller: Caller, text: str) -> Lines:
         raise CommandError("slot: give one slot number from poll results, e.g. poll confirm 2 1")
     slot = parse_id(slot_text, "slot")
     result = groups.confirm_poll(session, poll_id=poll_id, slot=slot, now=caller.now)
+    chosen = {"poll": poll_id, "slot": slot}
+    record_group(session, caller.author, "group.poll.confirm", result, caller.now, chosen)
     return result.lines(_zone(arguments, caller))

@@ -22,6 +22,7 @@ from bot.starting import invite_on_slack
 from conversations.catalog import translate
 from conversations.questionnaire import Questionnaire
 from conversations.run import RunStatus
+from storage import audit
 from storage import digests as stored_digests
 from storage.models import Run, Stakeholder
 
@@ -109,7 +110,9 @@ def _digest(session: Session, questionnaire: Questionnaire, request: Request) ->
             "researcher.digest_language", request.language, given=given, languages=languages
         )
     channel, address = request.desk.digest_to
-    stored_digests.request_digest(session, request.now, channel, address, language)
+    row = stored_digests.request_digest(session, request.now, channel, address, language)
+    details = {"digest": row, "to": f"{channel}:{address}", "language": language}
+    _audit(session, request, "digest.post", details)
     where = (
         translate("researcher.the_console", request.language)
         if channel == "console"
@@ -123,8 +126,17 @@ def _invite(session: Session, questionnaire: Questionnaire, request: Request) ->
     if not users:
         return translate("researcher.invite_usage", request.language)
     invited = [u for u in users if invite_on_slack(session, questionnaire, u, request.now)]
+    _audit(
+        session, request, "invite", {"channel": "slack", "asked": len(users), "invited": invited}
+    )
     names = ", ".join(invited) or "—"
     return translate("researcher.invited", request.language, count=len(invited), names=names)
+
+
+def _audit(session: Session, request: Request, action: str, details: Mapping[str, object]) -> None:
+    """The action's audit row, in the handling transaction (`storage.audit`)."""
+    channel = audit.channel_of(request.author)
+    audit.record(session, request.author, action, details, channel, request.now)
 
 
 def status_line(session: Session, questionnaire: Questionnaire, language: str) -> str:

@@ -197,4 +197,4 @@ def _cancel(session: Session, caller: Caller, text: str) -> list[str]:
     arguments = read_arguments(words(text), ())
     if len(arguments.positional) != 1:
         raise CommandError("ID: give the follow-up's number, e.g. cancel 3")
-    return cancel(session, parse_id(arguments.positional[0], "ID"), caller.now)
+    return cancel(session, parse_id(arguments.positional[0], "ID"), caller.now, caller.author)
