@@ -28,18 +28,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot import groups, researcher, roles, time_zones
+from bot import groups, researcher, rights, roles, time_zones
 from bot.channels.base import InboundEvent
 from bot.questionnaires import QuestionnaireBook
 from bot.starting import begin_run
-from conversations import engine
+from conversations import consent, engine
 from conversations.catalog import translate
 from conversations.inputs import Reply
 from conversations.messages import Message, Notice, Say, message_to_dict
@@ -166,6 +166,19 @@ class Handler:
             return self._in_group(session, event, now)
         if groups.is_group_press(event.input):
             return self._group_press(session, event, now)
+        exercised = rights.exercise(
+            session, self.book, event.platform, event.sender, event.input, now
+        )
+        if exercised is None:
+            return self._converse(session, event, now)
+        said = self._enqueue(session, event, exercised.reply, None, now)
+        if not exercised.carry_on:
+            return Handled(event, said)
+        then = self._converse(session, event, now)  # a STOP the engine closes, a /start
+        return replace(then, outbox_ids=(*said, *then.outbox_ids))
+
+    def _converse(self, session: Session, event: InboundEvent, now: datetime) -> Handled:
+        """A turn of the sender's conversation: enrol, start, the time zone, or a step."""
         stakeholder, refusal = self._stakeholder(session, event, now)
         if stakeholder is None:
             said = Say(translate(refusal, event.language or self.book.current.default_language))
@@ -196,8 +209,12 @@ class Handler:
     def _step(self, session: Session, event: InboundEvent, run: Run, now: datetime) -> Handled:
         questionnaire = self.book.get(session, run.questionnaire_key, run.questionnaire_version)
         state = RunState.from_dict(run.state)
-        result = engine.step(questionnaire, state, event.input, now)
+        current = self.book.current
+        result, shown = rights.decide(current, questionnaire, state, event.input, now)
         repository.save_run_state(session, run, result.run.to_dict(), result.run.status.value, now)
+        rights.record_consent(
+            session, run.id, run.questionnaire_key, state, result.run, shown, event.platform, now
+        )
         if result.recorded:
             repository.record_answers(
                 session,
@@ -258,6 +275,8 @@ class Handler:
         if event.group or event.command or event.invite_token is not None:
             return False
         if groups.is_group_press(event.input):  # an RSVP or poll button: not the run's
+            return False
+        if rights.is_request(event.input):  # STOP, my data, withdraw (`bot.rights`)
             return False
         return not time_zones.might_answer(event.input)
 
@@ -350,6 +369,7 @@ class _Together:
             session, [(e.platform, e.event_id, now) for e, now in zip(events, moments, strict=True)]
         )
         self._gather_runs(known.values())
+        held = rights.held_back(session, [p.stakeholder_id for p in known.values()])
         seen: set[tuple[str, str]] = set()
         one_by_one: set[tuple[str, str]] = set()
         for event, now in zip(events, moments, strict=True):
@@ -367,6 +387,8 @@ class _Together:
                 sender in one_by_one
                 or not handler._is_plain_turn(event)
                 or (stakeholder_id is None and not handler._may_enrol(event))
+                or stakeholder_id in held  # stopped: a /start lifts it (`bot.rights`)
+                or self._renewal_due(participant)
             ):
                 # Not a turn of a run (a group, a command, an invitation, a stranger to
                 # refuse): the one-by-one way, and later events of the sender follow it.
@@ -385,6 +407,20 @@ class _Together:
                 self._step(event, self.runs[run.id], now)
         self._write()
         return [result for result in self.results if result is not None]
+
+    def _renewal_due(self, participant: repository.Participant | None) -> bool:
+        """Whether their run must show the changed consent text first (`bot.rights`)."""
+        if participant is None or participant.run is None:
+            return False
+        if participant.stakeholder_id in self.started:
+            return False
+        header = participant.run
+        pinned = self.handler.book.get(
+            self.session, header.questionnaire_key, header.questionnaire_version
+        )
+        current = self.handler.book.current
+        state = self._state_of(self.runs[header.id])
+        return consent.renewal_due(current, pinned.consent_version, state)
 
     def committed_states(self) -> list[CachedState]:
         """What to cache once the transaction has committed."""
@@ -467,6 +503,16 @@ class _Together:
             log.exception("event %s:%s failed", event.platform, event.event_id)
             self._apologise(event)
             return
+        rights.record_consent(
+            self.session,
+            header.id,
+            header.questionnaire_key,
+            state,
+            result.run,
+            questionnaire.consent_version,
+            event.platform,
+            now,
+        )
         status = result.run.status.value
         self.saves.append(
             repository.RunSave(header.id, working.version_id, encoded.text, status, now)

@@ -70,7 +70,7 @@ from conversations.catalog import translate
 from conversations.inputs import CommandName
 from conversations.messages import Ask, AskStyle, Option, message_to_dict
 from conversations.run import RunState
-from storage import repository, schedules
+from storage import repository, schedules, stopping
 from storage.models import OPEN_STATUSES, Followup, Run, ScheduledSend, Stakeholder
 from storage.schedules import NewSend
 from storage.unit_of_work import UnitOfWork
@@ -169,6 +169,10 @@ class Scheduling:
                 return Outcome("skipped")
             if row.due_at > now:
                 return Outcome("early", (Wakeup.of(row),))
+            if stopping.is_stopped(session, row.stakeholder_id):  # STOP or withdrawal (#7)
+                schedules.finish_send(session, row.id, "cancelled", now)
+                uow.commit()
+                return Outcome("cancelled")
             if row.kind == "followup":
                 outcome = self._followup(session, row, now)
             elif row.kind in groups.SEND_KINDS:

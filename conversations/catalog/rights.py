@@ -3,7 +3,7 @@
 EN: dict[str, str] = {
     "consent.changed": "The consent text of this study has changed since you agreed. Please read it again: we continue once you agree.",
     "rights.stopped": "You will not receive any more messages from this study. Type start if you want to hear from us again.",
-    "rights.restarted": "Welcome back! You will receive messages from this study again.",
+    "rights.restarted": "You will receive messages from this study again.",
     "rights.nothing_stored": "This study does not store anything about you.",
     "rights.my_data": "Everything this study stores about you, as of {when} (UTC).",
     "rights.withdraw_question": "Do you want to withdraw from this study? You will receive no more messages, and your reminders, follow-ups and discussion-group replies will be cancelled. {effects}",
@@ -21,7 +21,7 @@ EN: dict[str, str] = {
 FR: dict[str, str] = {
     "consent.changed": "Le texte de consentement de cette étude a changé depuis votre accord. Veuillez le relire : nous continuerons une fois votre accord donné.",
     "rights.stopped": "Vous ne recevrez plus de messages de cette étude. Écrivez commencer si vous souhaitez en recevoir à nouveau.",
-    "rights.restarted": "Bon retour! Vous recevrez à nouveau les messages de cette étude.",
+    "rights.restarted": "Vous recevrez à nouveau les messages de cette étude.",
     "rights.nothing_stored": "Cette étude ne conserve rien à votre sujet.",
     "rights.my_data": "Tout ce que cette étude conserve à votre sujet, au {when} (UTC).",
     "rights.withdraw_question": "Voulez-vous vous retirer de cette étude? Vous ne recevrez plus de messages, et vos rappels, suivis et réponses aux groupes de discussion seront annulés. {effects}",
