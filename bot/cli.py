@@ -25,6 +25,7 @@ from bot.group_cli import group_app
 from bot.questionnaire_import import import_questionnaire
 from bot.role_cli import role_app
 from bot.settings import Settings
+from bot.withdrawal_cli import withdrawal_app
 from conversations.errors import QuestionnaireError
 from storage.errors import StorageError
 from storage.unit_of_work import UnitOfWork
@@ -53,6 +54,7 @@ app.command("export")(export)
 app.command("digest")(digest)
 app.add_typer(role_app, name="role")
 app.command("audit")(audit)
+app.add_typer(withdrawal_app, name="withdrawal")
 
 EXIT_INVALID = 2
 
