@@ -50,6 +50,11 @@ _SETTINGS: Final = frozenset(
 _CHOICE_COLUMNS: Final = frozenset({"list_name", "name", "label", "other", "exclusive"})
 _CHOICE_MEDIA: Final = frozenset({"image", "big-image", "audio", "video", "media::image"})
 _ALIASES: Final = {"list name": "list_name", "value": "name"}
+_ORDER: Final = (
+    "spec_version", "id", "version", "title", "languages", "default_language",
+    "estimated_minutes", "consent", "closing", "nudges", "sections",
+)  # fmt: skip
+"""The order of a hand-written questionnaire file, so an imported YAML reads the same."""
 
 
 @dataclass(frozen=True)
@@ -100,9 +105,10 @@ class _Translator:
         self.errors.extend(form.errors)
         self.warnings.extend(form.warnings)
         self.places.update(form.places)
-        definition = self.definition(form, settings_columns, settings_row, language, title)
         languages = [language, *self.languages(columns, choice_columns, settings_columns)]
-        definition["languages"] = list(dict.fromkeys(languages))
+        definition = self.definition(form, settings_columns, settings_row, language, title)
+        definition = {"languages": list(dict.fromkeys(languages)), **definition}
+        definition = {key: definition[key] for key in _ORDER if key in definition}
         if self.errors:
             self.fail()
         warnings = tuple(w.place.error(self.origin, w.reason) for w in self.warnings)

@@ -157,7 +157,9 @@ class _Walker:
                 reason = f"column '{header.text}' is not supported on a group"
                 raise XlsformError(self.place(row, header.text), reason)
         relevant = self.condition(row, "relevant") if row.get("relevant") else None
-        section = self.new_section(row, row.get("name"))
+        title = self.columns.localized(row, "label", self.language)
+        intro = self.columns.localized(row, "hint", self.language)
+        section = self.new_section(row, row.get("name"), title or dict(self.form_title), intro)
         self.group = _Group(row, section, relevant)
         self.loose = None
 
@@ -166,11 +168,12 @@ class _Walker:
             raise XlsformError(self.place(row, "type"), "end_group without begin_group")
         self.group = None
 
-    def new_section(self, row: Row, name: str) -> dict[str, Any]:
+    def new_section(
+        self, row: Row, name: str, title: dict[str, str], intro: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """A group's section, or one for rows outside groups (titled like the form)."""
         path = f"sections[{len(self.form.sections)}]"
-        title = self.columns.localized(row, "label", self.language) or dict(self.form_title)
         section: dict[str, Any] = {"id": name, "title": title, "items": []}
-        intro = self.columns.localized(row, "hint", self.language)
         if intro:
             section["intro"] = intro
         self.form.sections.append(section)
@@ -202,7 +205,10 @@ class _Walker:
         if self.group is not None and self.group.section is not None:
             return self.group.section
         if self.loose is None:
-            self.loose = self.new_section(row, f"part_{len(self.form.sections) + 1}")
+            name = f"part_{len(self.form.sections) + 1}"
+            self.loose = self.new_section(row, name, dict(self.form_title))
+            path = f"sections[{len(self.form.sections) - 1}]"
+            self.form.places[f"{path}.title"] = Place("settings", None, "form_title")
         return self.loose
 
 
