@@ -48,8 +48,9 @@ def grant(
             granted_at=now,
         )
         .on_conflict_do_nothing(index_elements=["platform", "external_id", "role"])
+        .returning(table_of(RoleGrant).c.id)
     )
-    return bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+    return session.execute(statement).scalar() is not None  # no row back: it was there
 
 
 def revoke(session: Session, platform: str, external_id: str, role: str) -> bool:
