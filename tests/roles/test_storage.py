@@ -8,8 +8,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.roles import SEEDER, may_manage, may_research, seed_researchers
-from storage import UnitOfWork
-from storage import audit
+from storage import UnitOfWork, audit
 from storage import roles as stored
 
 NOW = datetime(2027, 1, 15, 15, 0, tzinfo=UTC)
@@ -83,7 +82,7 @@ def test_seeding_adds_never_removes_and_is_audited_once(session_factory: Factory
 
 
 def test_audit_rows_filtered_by_time_actor_and_action(session_factory: Factory) -> None:
-    log = [
+    log: list[tuple[int, str, str, dict[str, object]]] = [
         (0, "cli:ann", "followup.add", {"followup": 1}),
         (1, "telegram:11", "group.create", {"group": 3}),
         (2, "slack:U0LEAD001", "group.poll.confirm", {"poll": 2, "slot": 1}),
