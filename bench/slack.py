@@ -115,6 +115,7 @@ async def _no_wait(self, *args, **kwargs):
 
 
 bot.pacing.Pacer.wait = _no_wait
+bot.pacing.Pacer.rewrite_delay = lambda self, key: 0.0  # type: ignore
 from bot.cli import main
 
 sys.argv = ["parley", "run"]

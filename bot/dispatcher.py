@@ -31,6 +31,11 @@ from storage.unit_of_work import UnitOfWork
 
 __all__ = ["Dispatcher", "RetryPolicy"]
 
+_INLINE_WAIT = 0.25
+"""A transcript rewrite whose edit slot is further away than this is put off (the row
+is due again then) rather than waited for, which would hold back that chat's next
+question."""
+
 log = logging.getLogger(__name__)
 
 
@@ -153,15 +158,22 @@ class Dispatcher:
         return [g for g in groups if (g[0].row.channel, g[0].row.address) not in self._busy]
 
     async def _run_group(self, group: list[_Due]) -> int:
-        """Send one address's rows in order, then record them (one short transaction)."""
+        """Send one address's rows in order, each recorded as soon as it was sent.
+
+        Recording at once (in the next shared transaction) rather than after the group's
+        last send keeps "sent but not yet recorded" to what is actually in flight: a
+        process killed while a group waits for its next send slot would otherwise send
+        the group's first messages again after a restart.
+        """
         key = (group[0].row.channel, group[0].row.address)
         ids = {due.row.id for due in group}
         self._busy.add(key)
         self._in_flight.update(ids)
         try:
-            outcomes = await self._send_in_order(group)
-            await self._announce(await self._record_together(outcomes))
-            return len(outcomes)
+            records = await self._send_in_order(group)
+            settled = await asyncio.gather(*records)
+            await self._announce([row_id for batch in settled for row_id in batch])
+            return len(records)
         finally:
             self._busy.discard(key)
             self._in_flight.difference_update(ids)
@@ -209,19 +221,20 @@ class Dispatcher:
                 for row, message in zip(rows, messages, strict=True)
             ]
 
-    async def _send_in_order(self, group: list[_Due]) -> list[_Outcome]:
-        """One address's messages, in order; the first failure holds back the rest.
+    async def _send_in_order(self, group: list[_Due]) -> list[asyncio.Task[list[int]]]:
+        """One address's messages, in order; the first failure holds back the rest. Each
+        outcome is handed to the recorder as it happens; returns those recordings.
 
         Rewriting an earlier message (a question turned into its answer) refers to a message
         already seen, so a failed rewrite is retried later without holding anything back
         (Slack allows few `chat.update` calls a minute)."""
-        outcomes: list[_Outcome] = []
+        records: list[asyncio.Task[list[int]]] = []
         for due in group:
             outcome = await self._send_one(due)
-            outcomes.append(outcome)
+            records.append(asyncio.create_task(self._record_together([outcome])))
             if outcome.error is not None and not isinstance(due.message, Answered):
                 break
-        return outcomes
+        return records
 
     async def _send_one(self, due: _Due) -> _Outcome:
         channel = self.channels.get(due.row.channel)
@@ -229,11 +242,12 @@ class Dispatcher:
             return _Outcome(due, DeliveryError(f"no channel {due.row.channel!r} in this process"))
         pacer = self._pacers.get(due.row.channel)
         if pacer is not None:
-            rewrite = isinstance(due.message, Answered) and due.target is not None
-            later = pacer.rewrite_delay() if rewrite else 0.0
-            if later > 0:
-                return _Outcome(due, later=later)
-            await pacer.wait(due.row.address, edit=due.target is not None, booked=rewrite)
+            if isinstance(due.message, Answered) and due.target is not None:
+                later = pacer.rewrite_delay(due.row.id)
+                if later > _INLINE_WAIT:
+                    return _Outcome(due, later=later)
+                await asyncio.sleep(later)
+            await pacer.wait(due.row.address, edit=due.target is not None)
         try:
             platform_id = await channel.send(due.row.address, due.message, due.target)
         except DeliveryError as error:

@@ -40,15 +40,6 @@ class TokenBucket:
         self.tokens -= 1.0
         return 0.0 if self.tokens >= 0 else -self.tokens / self.limit.per_second
 
-    def take_if_free(self, keep: float = 0.0) -> float:
-        """Take a token only if one is free now with `keep` more left over; otherwise book
-        nothing and return how many seconds until that is so."""
-        self._refill()
-        if self.tokens - 1.0 >= keep:
-            self.tokens -= 1.0
-            return 0.0
-        return max((1.0 + keep - self.tokens) / self.limit.per_second, 1e-3)
-
     def _refill(self) -> None:
         now = self.clock()
         self.tokens = min(
@@ -64,13 +55,17 @@ class PacingRules:
     group: RateLimit
     is_group: Callable[[str], bool] = field(default=lambda address: False)
     edits: RateLimit | None = None
-    """Account-wide limit on rewriting sent messages, where the platform has its own
-    (Slack's `chat.update`: Tier 3, ~50/minute per workspace)."""
-    live_edit_reserve: float = 5.0
-    """Edit tokens a transcript rewrite leaves for live ones (a ticked checkbox redrawn)."""
+    """Account-wide budget for transcript rewrites (a question turned into its answer),
+    where the platform limits edits on their own (Slack's `chat.update`: Tier 3, ~50 a
+    minute per workspace). Set below the platform's figure: live edits (a ticked box
+    redrawn) are few and do not queue behind rewrites."""
     edits_count_as_messages: bool = True
     """Whether an edit also spends the account's message budget (`overall`). Telegram's
     30/s is about messages sent; edits have their own budget there."""
+
+
+_MAX_BOOKINGS = 100_000
+"""Rewrites put off with a booked slot, remembered by key; older bookings are forgotten."""
 
 
 class Pacer:
@@ -82,32 +77,39 @@ class Pacer:
         self._overall = TokenBucket(rules.overall, clock)
         self._edits = TokenBucket(rules.edits, clock) if rules.edits is not None else None
         self._chats: dict[str, TokenBucket] = {}
+        self._booked: dict[int, float] = {}
 
-    async def wait(self, address: str, *, edit: bool = False, booked: bool = False) -> None:
+    async def wait(self, address: str, *, edit: bool = False) -> None:
         """The chat's turn first, then the account's: a slot is booked when it will be used.
 
-        Editing a message already in the chat (a question turned into its answer) is not a
-        new message in that chat: it counts against the account's limit and its edit limit
-        (unless `booked` by `rewrite_delay`).
+        Editing a message already in the chat is not a new message in that chat: it only
+        counts against the account's limit, where edits count as messages.
         """
         if not edit:
             buckets: tuple[TokenBucket, ...] = (self._chat(address), self._overall)
         else:
-            own = () if self._edits is None or booked else (self._edits,)
-            shared = (self._overall,) if self.rules.edits_count_as_messages else ()
-            buckets = own + shared
+            buckets = (self._overall,) if self.rules.edits_count_as_messages else ()
         for bucket in buckets:
             delay = bucket.reserve()
             if delay > 0:
                 await asyncio.sleep(delay)
 
-    def rewrite_delay(self) -> float:
-        """For a rewrite that can wait (a transcript line): 0 with an edit slot booked when
-        one is free (keeping a reserve for live edits), else seconds to try again later.
-        Waiting inline instead would hold that chat's next question behind it."""
-        if self._edits is None:
+    def rewrite_delay(self, key: int) -> float:
+        """When the transcript rewrite `key` may go: 0 now, else in that many seconds.
+
+        Rewrites queue in the edit budget: each books the next free slot, once. A caller
+        that puts the rewrite off (rather than hold the chat's next question behind it)
+        gets 0 when it comes back with the same key, its slot having come, so rewrites put
+        off together come back spread out, not all at once to be put off again.
+        """
+        if self._edits is None or self._booked.pop(key, None) is not None:
             return 0.0
-        return self._edits.take_if_free(keep=self.rules.live_edit_reserve)
+        delay = self._edits.reserve()
+        if delay > 0:
+            if len(self._booked) >= _MAX_BOOKINGS:
+                self._booked.pop(next(iter(self._booked)))
+            self._booked[key] = delay
+        return delay
 
     def _chat(self, address: str) -> TokenBucket:
         bucket = self._chats.get(address)

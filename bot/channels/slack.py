@@ -68,7 +68,7 @@ def slack_pacing() -> PacingRules:
         overall=RateLimit(50.0, burst=50.0),
         direct=RateLimit(0.95, burst=2.0),
         group=RateLimit(0.95, burst=2.0),
-        edits=RateLimit.per_minute(48, burst=10.0),
+        edits=RateLimit.per_minute(40, burst=10.0),
     )
 
 

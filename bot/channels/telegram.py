@@ -55,8 +55,7 @@ def telegram_pacing() -> PacingRules:
         direct=RateLimit(0.95, burst=2.0),
         group=RateLimit.per_minute(19.0, burst=2.0),
         is_group=lambda address: address.startswith("-"),
-        edits=RateLimit(29.0, burst=10.0),
-        live_edit_reserve=2.0,
+        edits=RateLimit(25.0, burst=10.0),
         edits_count_as_messages=False,
     )
 

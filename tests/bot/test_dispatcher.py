@@ -389,7 +389,6 @@ class PacedRewrites(Recorder):
         direct=RateLimit(1000.0, burst=1000.0),
         group=RateLimit(1000.0, burst=1000.0),
         edits=RateLimit(1.0, burst=1.0),
-        live_edit_reserve=0.0,
     )
 
     async def send(self, address: str, message: Message, target: str | None = None) -> str | None:
@@ -426,3 +425,43 @@ def test_a_rewrite_over_the_edit_budget_is_put_off_uncounted_and_holds_nothing_b
     assert statuses(session_factory, [first, second]) == [("sent", 1), ("pending", 0)]
     put_off = outbox(session_factory)[second].not_before
     assert START < put_off <= START + timedelta(seconds=1.1)
+
+
+class HeldAt(Recorder):
+    """Delivers at once, except that it holds one text until the test lets it go."""
+
+    def __init__(self, held: str) -> None:
+        super().__init__()
+        self.held = held
+        self.release = asyncio.Event()
+
+    async def send(self, address: str, message: Message, target: str | None = None) -> str | None:
+        if isinstance(message, Say) and message.text == self.held:
+            await self.release.wait()
+        return await super().send(address, message, target)
+
+
+def test_each_send_is_recorded_before_the_rest_of_its_group_goes_out(
+    session_factory: Factory,
+) -> None:
+    """A process killed while a chat's second message waits must not send the first again."""
+    first, second = enqueue(session_factory, "a", "Welcome!", "Q1?")
+    channel, clock = HeldAt("Q1?"), Clock()
+
+    async def scenario() -> None:
+        outbox_dispatcher = dispatcher(session_factory, channel, clock)
+        draining = asyncio.create_task(outbox_dispatcher.drain_once())
+        try:
+            for _ in range(200):  # bounded: 200 × 10 ms
+                if statuses(session_factory, [first]) == [("sent", 1)]:
+                    break
+                await asyncio.sleep(0.01)
+            assert statuses(session_factory, [first, second]) == [("sent", 1), ("pending", 0)]
+            channel.release.set()
+            assert await draining == 2
+        finally:
+            channel.release.set()
+            outbox_dispatcher.close()
+
+    run(scenario())
+    assert statuses(session_factory, [first, second]) == [("sent", 1), ("sent", 1)]

@@ -34,37 +34,43 @@ def test_reserve_books_the_next_free_slot(
     assert [bucket.reserve() for _ in expected] == pytest.approx(expected)
 
 
-def test_take_if_free_keeps_the_reserve_and_books_nothing_when_refused() -> None:
-    clock = Clock()
-    bucket = TokenBucket(RateLimit(2.0, burst=3.0), clock)
-    assert bucket.take_if_free(keep=1.0) == 0.0
-    assert bucket.take_if_free(keep=1.0) == 0.0
-    assert bucket.take_if_free(keep=1.0) == pytest.approx(0.5)  # 1 token left, 2 wanted
-    assert bucket.take_if_free(keep=1.0) == pytest.approx(0.5)  # refusing booked nothing
-    assert bucket.reserve() == 0.0  # the reserve is there for whoever waits for it
-    clock.now += 0.5
-    assert bucket.take_if_free() == 0.0
-
-
-def test_rewrites_are_put_off_once_the_edit_budget_is_spent_and_live_edits_still_go() -> None:
+def test_rewrites_book_spread_out_slots_and_are_let_through_when_they_come_back() -> None:
     clock = Clock()
     rules = PacingRules(
         overall=RateLimit(100.0, burst=100.0),
         direct=RateLimit(1.0, burst=1.0),
         group=RateLimit(1.0, burst=1.0),
-        edits=RateLimit.per_minute(60, burst=3.0),
-        live_edit_reserve=1.0,
+        edits=RateLimit.per_minute(60, burst=2.0),
     )
     pacer = Pacer(rules, clock)
-    assert [pacer.rewrite_delay() for _ in range(3)] == pytest.approx([0.0, 0.0, 1.0])
-    asyncio.run(asyncio.wait_for(pacer.wait("chat", edit=True), 1))  # the reserved token
-    assert pacer.rewrite_delay() == pytest.approx(2.0)
+    assert [pacer.rewrite_delay(key) for key in (1, 2, 3, 4)] == pytest.approx(
+        [0.0, 0.0, 1.0, 2.0]  # put off together, they come back a second apart
+    )
+    clock.now += 1.0
+    assert pacer.rewrite_delay(3) == 0.0  # its booked slot: no second booking
+    assert pacer.rewrite_delay(5) == pytest.approx(2.0)  # a newcomer queues behind 4
+    clock.now += 1.0
+    assert pacer.rewrite_delay(4) == 0.0
+    assert pacer.rewrite_delay(3) == pytest.approx(2.0)  # a booking is used once
+
+
+def test_live_edits_do_not_queue_behind_booked_rewrites() -> None:
+    clock = Clock()
+    rules = PacingRules(
+        overall=RateLimit(100.0, burst=100.0),
+        direct=RateLimit(1.0, burst=1.0),
+        group=RateLimit(1.0, burst=1.0),
+        edits=RateLimit.per_minute(1, burst=1.0),
+    )
+    pacer = Pacer(rules, clock)
+    assert [pacer.rewrite_delay(key) for key in (1, 2)] == pytest.approx([0.0, 60.0])
+    asyncio.run(asyncio.wait_for(pacer.wait("chat", edit=True), 0.5))  # no minute's wait
 
 
 def test_without_an_edit_limit_rewrites_are_never_put_off() -> None:
     rules = PacingRules(RateLimit(30.0, 30.0), RateLimit(1.0, 2.0), RateLimit(0.3, 1.0))
     pacer = Pacer(rules, Clock())
-    assert {pacer.rewrite_delay() for _ in range(100)} == {0.0}
+    assert {pacer.rewrite_delay(key) for key in range(100)} == {0.0}
 
 
 def test_edits_with_their_own_budget_leave_the_message_budget_to_new_messages() -> None:
