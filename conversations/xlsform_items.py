@@ -43,6 +43,9 @@ _DISPLAY_ONLY: Final = frozenset(
 )  # fmt: skip
 """Appearances that only change how a form app draws a question; chat has one look."""
 
+_SIMPLE_TYPES: Final = frozenset(
+    {"integer", "decimal", "range", "text", "date", "note", "acknowledge"}
+)
 _FLAGS: Final = ("quotable", "segment", "allow_skip")
 _TEXTS: Final = (("help", "hint"), ("constraint_message", "constraint_message"))
 _TYPE_TEXTS: Final = ("unit", "min_label", "max_label")
@@ -121,6 +124,8 @@ class ItemBuilder:
         built.places[".type"] = item.place("type")
         if word in ("select_one", "select_multiple"):
             return self.select(item, built), None
+        if word not in _SIMPLE_TYPES:
+            raise XlsformError(item.place("type"), f"type '{word}' is not supported")
         if len(item.words) > 1:
             raise XlsformError(item.place("type"), f"unexpected '{item.words[1]}' after {word}")
         if word in ("integer", "decimal"):
