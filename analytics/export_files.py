@@ -20,7 +20,7 @@ import os
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import pandas as pd
 from openpyxl import Workbook
@@ -28,6 +28,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from analytics.csv_text import csv_lines, encodable
 from analytics.export import ExportError, ExportTables, FileFormat
 
 __all__ = [
@@ -117,11 +118,20 @@ def _chunks(frame: pd.DataFrame) -> Iterator[pd.DataFrame]:
 
 
 def _write_csv(frame: pd.DataFrame, path: Path, report: Progress) -> None:
+    fast = encodable(frame)
     with path.open("w", encoding="utf-8", newline="") as out:
-        frame.iloc[:0].to_csv(out, index=False)
+        _write_rows(out, frame.iloc[:0], fast, header=True)
         for chunk in _chunks(frame):
-            chunk.to_csv(out, index=False, header=False)
+            _write_rows(out, chunk, fast, header=False)
             report(len(chunk))
+
+
+def _write_rows(out: TextIO, frame: pd.DataFrame, fast: bool, *, header: bool) -> None:
+    """The rows as `to_csv` writes them; by `analytics.csv_text` when it can (faster)."""
+    if fast:
+        out.write(csv_lines(frame, header))
+    else:
+        frame.to_csv(out, index=False, header=header)
 
 
 def _write_xlsx(tables: ExportTables, path: Path, report: Progress) -> None:

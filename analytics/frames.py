@@ -43,7 +43,7 @@ from pandas.api.types import union_categoricals
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
-from analytics.rows import chunks
+from analytics.rows import CHUNK_ROWS, chunks
 from storage.models import Answer, Run, Stakeholder
 
 __all__ = [
@@ -110,27 +110,38 @@ class Frames:
 
 
 def load_frames(
-    source: Source, questionnaire_key: str, wave: str = "main", *, lean: bool = False
+    source: Source,
+    questionnaire_key: str,
+    wave: str = "main",
+    *,
+    lean: bool = False,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> Frames:
     """The three frames for `questionnaire_key`'s runs in `wave`, in one read transaction.
 
     `lean` loads only the answer columns a digest reads (`LEAN_ANSWER_COLUMNS`): about
-    half the bytes of the full long frame an export needs.
+    half the bytes of the full long frame an export needs. Answers are read `chunk_rows`
+    at a time (the frames are the same whatever the size; tests read one row at a time).
     """
     with reading(source) as connection:
         stakeholders = _load_stakeholders(connection, questionnaire_key)
         runs = _load_runs(connection, questionnaire_key, wave)
-        answers = _load_answers(connection, questionnaire_key, wave, runs, lean)
+        answers = _load_answers(connection, questionnaire_key, wave, runs, lean, chunk_rows)
     return Frames(stakeholders, runs, answers)
 
 
 def load_answers(
-    source: Source, questionnaire_key: str, wave: str = "main", *, lean: bool = False
+    source: Source,
+    questionnaire_key: str,
+    wave: str = "main",
+    *,
+    lean: bool = False,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> pd.DataFrame:
     """The long frame of current answers (see the module docstring for its columns)."""
     with reading(source) as connection:
         runs = _load_runs(connection, questionnaire_key, wave)
-        return _load_answers(connection, questionnaire_key, wave, runs, lean)
+        return _load_answers(connection, questionnaire_key, wave, runs, lean, chunk_rows)
 
 
 def load_runs(source: Source, questionnaire_key: str, wave: str = "main") -> pd.DataFrame:
@@ -226,7 +237,12 @@ def _answer_columns(lean: bool) -> dict[str, Any]:
 
 
 def _load_answers(
-    connection: Connection, questionnaire_key: str, wave: str, runs: pd.DataFrame, lean: bool
+    connection: Connection,
+    questionnaire_key: str,
+    wave: str,
+    runs: pd.DataFrame,
+    lean: bool,
+    chunk_rows: int,
 ) -> pd.DataFrame:
     columns = _answer_columns(lean)
     statement = (
@@ -234,7 +250,7 @@ def _load_answers(
         .join(Run, Run.id == Answer.run_id)
         .where(*_run_filter(questionnaire_key, wave))
     )
-    frame = _frame(connection, statement, tuple(columns), _ANSWER_TYPES)
+    frame = _frame(connection, statement, tuple(columns), _ANSWER_TYPES, chunk_rows)
     by_run = pd.Series(runs["stakeholder_id"].to_numpy(), index=runs["run_id"].to_numpy())
     frame["stakeholder_id"] = by_run.reindex(frame["run_id"].to_numpy()).to_numpy()
     if lean:
@@ -249,9 +265,10 @@ def _frame(
     statement: Any,
     columns: tuple[str, ...],
     conversions: Conversions,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> pd.DataFrame:
     """The statement's rows, read and converted a chunk at a time (`_converted`)."""
-    rows = chunks(connection, statement, list(columns))
+    rows = chunks(connection, statement, list(columns), chunk_rows)
     return _concat([_converted(chunk, conversions) for chunk in rows])
 
 
@@ -278,7 +295,7 @@ def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
     for name in list(parts[0].columns):
         pieces = [part.pop(name) for part in parts]
         if all(isinstance(p.dtype, pd.CategoricalDtype) for p in pieces):
-            joined[name] = pd.Series(union_categoricals(pieces))
+            joined[name] = pd.Series(union_categoricals(pieces, sort_categories=True))
         else:
             joined[name] = pd.concat(pieces, ignore_index=True)
     return pd.DataFrame(joined)

@@ -1,0 +1,162 @@
+"""The memory-lean paths (#6 bench) give what the straightforward ones gave.
+
+- frames read a few rows at a time equal frames read in one chunk, and so do digests;
+- the long export's rows come in respondent, wave, run and questionnaire order whatever
+  order the database returned them in;
+- `analytics.csv_text` writes the bytes `DataFrame.to_csv` writes.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from analytics.csv_text import csv_field, csv_lines, encodable
+from analytics.digest import build_digest
+from analytics.export import ExportRequest, ExportTables, FileFormat, export_tables, pseudonym
+from analytics.export_files import write_export
+from analytics.frames import ANSWER_COLUMNS, RUN_COLUMNS, STAKEHOLDER_COLUMNS, Frames, load_frames
+from tests.analytics.test_digest_database import NOW, seed
+from tests.analytics.tiny import questionnaire
+
+# -- chunks --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 4])
+@pytest.mark.parametrize("lean", [False, True])
+def test_frames_read_in_chunks_equal_frames_read_at_once(
+    engine: Engine, session_factory: sessionmaker[Session], chunk_rows: int, lean: bool
+) -> None:
+    with session_factory() as session, session.begin():
+        seed(session)
+    whole = load_frames(engine, "tiny", lean=lean)
+    chunked = load_frames(engine, "tiny", lean=lean, chunk_rows=chunk_rows)
+    assert len(whole.answers) > 3 * chunk_rows  # several chunks, categories merged
+    pd.testing.assert_frame_equal(chunked.answers, whole.answers)
+    pd.testing.assert_frame_equal(chunked.runs, whole.runs)
+    tiny = questionnaire()
+    assert build_digest(chunked, tiny, None, NOW) == build_digest(whole, tiny, None, NOW)
+
+
+def test_rows_sharing_a_stored_value_share_the_parsed_value(
+    engine: Engine, session_factory: sessionmaker[Session]
+) -> None:
+    with session_factory() as session, session.begin():
+        seed(session)
+    answers = load_frames(engine, "tiny").answers
+    colours = answers.loc[answers["item_id"] == "colour", "value"].tolist()
+    assert sorted(colours) == ["blue", "red", "red"]  # A's later answer is current
+    first, second = (v for v in colours if v == "red")
+    assert first is second  # parsed once: one object however many gave it
+
+
+# -- long export order --------------------------------------------------------------------
+
+
+KEY = "k"  # pseudonyms of stakeholders 1, 2, 3 sort as 2, 1, 3: not the ids' order
+AT = datetime(2025, 2, 1, 9, 0, tzinfo=UTC)
+
+
+def _frames(answer_rows: list[tuple[int, int, str, str]]) -> Frames:
+    """Stakeholders 1-3; `answer_rows` are (run, stakeholder, wave, item), in that order."""
+    stakeholders = pd.DataFrame(
+        [(n, f"P{n}", None, "non_profit", "east", "en") for n in (1, 2, 3)],
+        columns=list(STAKEHOLDER_COLUMNS),
+    )
+    runs = pd.DataFrame(
+        [
+            (run, person, wave, "1", "completed", "en", None, AT, AT, AT, AT)
+            for run, person, wave in sorted({r[:3] for r in answer_rows})
+        ],
+        columns=list(RUN_COLUMNS),
+    )
+    answers = pd.DataFrame(
+        [
+            (run, person, wave, "1", item, "red", "Red", "answered", AT, None, "en")
+            for run, person, wave, item in answer_rows
+        ],
+        columns=list(ANSWER_COLUMNS),
+    )
+    return Frames(stakeholders, runs, answers)
+
+
+def test_long_export_rows_are_in_respondent_wave_run_and_questionnaire_order() -> None:
+    rows = [  # as a database might return them: any order
+        (13, 3, "main", "staff"),
+        (11, 1, "main", "ease"),
+        (21, 1, "autumn", "colour"),
+        (11, 1, "main", "retired_item"),  # not in the questionnaire: after its run's items
+        (12, 2, "main", "colour"),
+        (11, 1, "main", "colour"),
+        (13, 3, "main", "colour"),
+        (12, 2, "main", "tools"),
+    ]
+    tiny = questionnaire()
+    data = export_tables(_frames(rows), [tiny], ExportRequest("tiny"), KEY).data
+    positions = {item.id: n for n, item in enumerate(tiny.items)}
+    names = {pseudonym(KEY, n): n for n in (1, 2, 3)}
+    assert sorted(names, key=names.__getitem__) != sorted(names)  # the order is a real check
+
+    def key(row: tuple[int, int, str, str]) -> tuple[str, str, int, int]:
+        return (pseudonym(KEY, row[1]), row[2], row[0], positions.get(row[3], 10**6))
+
+    expected = [(pseudonym(KEY, p), wave, item) for _, p, wave, item in sorted(rows, key=key)]
+    assert list(zip(data["respondent"], data["wave"], data["item_id"], strict=True)) == expected
+    assert data["section_id"].tolist() == [
+        "" if i == "retired_item" else "main" for *_, i in expected
+    ]
+
+
+# -- CSV text -------------------------------------------------------------------------------
+
+
+TEXTS = ["plain", "a, b", 'say "hi"', "two\nlines", "", None, " spaced ", "é ü 日本", "=1+1"]
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pd.DataFrame({"text": TEXTS, "n": range(len(TEXTS))}),
+        pd.DataFrame({"category": pd.Categorical(TEXTS), "flag": [True, False] * 4 + [True]}),
+        pd.DataFrame({"a,b": ["x", "y"], 'q"': pd.Categorical([1, None])}),  # quoted headers
+        pd.DataFrame({"mixed": ["s", 12, 2.5, True, None], "other": [None] * 5}),
+        pd.DataFrame({"empty": pd.Series([], dtype=object), "n": pd.Series([], dtype="int64")}),
+    ],
+    ids=["texts", "categorical", "headers", "mixed-objects", "empty"],
+)
+def test_csv_text_is_what_to_csv_writes(frame: pd.DataFrame) -> None:
+    assert encodable(frame)
+    assert csv_lines(frame, header=True) == frame.to_csv(index=False, lineterminator="\n")
+    assert csv_lines(frame, header=False) == frame.to_csv(
+        index=False, header=False, lineterminator="\n"
+    )
+
+
+def test_a_carriage_return_is_quoted() -> None:
+    assert csv_field("a\rb") == '"a\rb"'
+    assert csv_field('x"\r') == '"x""\r"'
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pd.DataFrame({"text": TEXTS, "n": range(len(TEXTS))}),
+        pd.DataFrame({"text": ["a", "b"], "share": [0.5, None]}),  # floats: pandas formats them
+        pd.DataFrame({"alone": ["", "x"]}),  # one column: to_csv quotes an empty field
+    ],
+    ids=["encoded", "floats", "one-column"],
+)
+def test_written_csv_files_are_what_to_csv_writes(tmp_path: Path, data: pd.DataFrame) -> None:
+    codebook = pd.DataFrame({"item": ["a"], "label": ["A, the first"]})
+    tables = ExportTables(data, codebook, 0, 0)
+    written: list[Any] = write_export(tables, tmp_path / "out.csv", FileFormat.CSV)
+    assert [p.read_text(encoding="utf-8") for p in written] == [
+        f.to_csv(index=False, lineterminator="\n") for f in (data, codebook)
+    ]
+    assert encodable(data) == (data.shape[1] > 1 and "share" not in data)
