@@ -227,12 +227,11 @@ class ItemBuilder:
                 built.places[f".{key}"] = item.place(column)
 
     def text(self, item: ItemRow, column: str) -> dict[str, str] | None:
-        texts = self.columns.localized(item.row, column, self.language)
-        for value in (texts or {}).values():
-            if _REFERENCE.search(value):
+        for header in self.columns.of(column):
+            if _REFERENCE.search(item.get(header.text)):
                 reason = "references like ${name} inside text are not supported"
-                raise XlsformError(item.place(column), reason)
-        return texts
+                raise XlsformError(item.place(header.text), reason)
+        return self.columns.localized(item.row, column, self.language)
 
     def flags(self, item: ItemRow, built: Built, kind: Kind) -> None:
         if kind != "note":

@@ -21,6 +21,8 @@ from conversations.run import AnswerState, RunStatus
 from tests.forms.workbooks import SETTINGS, Rows, answer, write_form
 
 EN, FR = "label::English (en)", "label::French (fr)"
+PICK_ONE_OR_TWO = "count-selected(.) >= 1 and count-selected(.) <= 2"
+A_OR_NOT_B = "selected(${ds}, 'a') or not(selected(${ds}, 'b'))"
 
 
 @dataclass(frozen=True)
@@ -210,7 +212,7 @@ CORPUS = [
                 "select_one agree",
                 "agree",
                 "Data is useful",
-                "Les données sont utiles",
+                "Utiles",
                 "likert",
                 "1",
             ],
@@ -279,7 +281,7 @@ CORPUS = [
                 "select_multiple ds",
                 "ds",
                 "Which?",
-                "count-selected(.) >= 1 and count-selected(.) <= 2",
+                PICK_ONE_OR_TWO,
                 "",
                 "yes",
             ],
@@ -288,7 +290,7 @@ CORPUS = [
                 "detail",
                 "Why?",
                 "",
-                "selected(${ds}, 'a') or not(selected(${ds}, 'b'))",
+                A_OR_NOT_B,
                 "yes",
             ],
         ],
@@ -303,7 +305,7 @@ CORPUS = [
         ["I agree", "1, 2, 3", "1, 2", "Because"],
         {"ds": ["a", "b"], "detail": "Because"},
         _multi,
-    ),  # fmt: skip
+    ),
     Form(
         "parley_columns",
         [
@@ -329,7 +331,7 @@ CORPUS = [
         {"quote": "It works", "org": True, "ease": 3},
         _parley_columns,
         skipped=("staff",),
-    ),  # fmt: skip
+    ),
     Form(
         "french_default",
         [
@@ -357,7 +359,7 @@ CORPUS = [
             ["enquete", 2024051501, "French (fr)", "Accord?", "Agree?", "Merci", "Thanks"],
         ],
         language="fr",
-    ),  # fmt: skip
+    ),
     Form(
         "display_only",
         [
