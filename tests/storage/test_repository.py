@@ -364,7 +364,7 @@ def test_marking_moves_messages_between_pending_sent_and_failed(session_factory:
 
     with UnitOfWork(session_factory) as uow:
         rows = {r.id: r for r in uow.session.scalars(select(OutboxRow))}
-        assert outbox_counts(uow.session) == {"pending": 1, "sent": 1, "failed": 1}
+        assert outbox_counts(uow.session) == {"pending": 1, "sent": 1, "failed": 1, "cancelled": 0}
         assert due_outbox(uow.session, NOW, limit=10) == []
         assert [r.id for r in due_outbox(uow.session, retry_at, limit=10)] == [retried]
 
