@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot import group_commands, researcher_commands
+from bot import group_commands, researcher_commands, role_commands
 from bot.channels.base import InboundEvent
 from bot.researcher_commands import Caller, Desk
 from bot.starting import invite_on_slack
@@ -28,7 +28,7 @@ from storage.models import Run, Stakeholder
 
 __all__ = ["COMMANDS", "Desk", "Request", "parse_command", "request_for", "respond"]
 
-COMMANDS = ("status", "invite", "digest", "followup", "group", "help")
+COMMANDS = ("status", "invite", "digest", "followup", "group", "role", "help")
 _SLACK_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>|\b([UW][A-Z0-9]{6,})\b")
 
 
@@ -82,6 +82,8 @@ def respond(session: Session, questionnaire: Questionnaire, request: Request) ->
         )
     if request.command == "group":
         return group_commands.group(session, questionnaire.id, request.caller, request.argument)
+    if request.command == "role":
+        return role_commands.role(session, request.caller, request.argument)
     if request.command == "help":
         return help_text(request)
     commands = ", ".join(f"{request.slash}{c}" for c in COMMANDS)
@@ -90,13 +92,14 @@ def respond(session: Session, questionnaire: Questionnaire, request: Request) ->
 
 def help_text(request: Request) -> str:
     """Every researcher command, as typed where the researcher is, with their time zone."""
-    return translate(
+    commands = translate(
         "research.help",
         request.language,
         slash=request.slash,
         zone=request.desk.zone,
         groups=translate("research.help_groups", request.language, slash=request.slash),
     )
+    return f"{commands}\n{translate('role.help', request.language, slash=request.slash)}"
 
 
 def _digest(session: Session, questionnaire: Questionnaire, request: Request) -> str:

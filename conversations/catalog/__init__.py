@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from conversations.catalog import answers, digest, engine, groups, research, rights, shell
+from conversations.catalog import answers, digest, engine, groups, research, rights, roles, shell
 
 __all__ = ["LANGUAGES", "MESSAGES", "translate"]
 
@@ -24,6 +24,7 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         **groups.EN,
         **digest.EN,
         **rights.EN,
+        **roles.EN,
     },
     "fr": {
         **engine.FR,
@@ -33,6 +34,7 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         **groups.FR,
         **digest.FR,
         **rights.FR,
+        **roles.FR,
     },
 }
 

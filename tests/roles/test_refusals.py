@@ -59,6 +59,8 @@ COMMANDS = [
     f'group poll create "Round 3" 2027-02-03 14:00 | 2027-02-04 10:00 {TO_ALL}',
     "group poll results 1",
     "group poll confirm 1 1",
+    "role grant slack:U0EVE0001 researcher",
+    "role list",
     "nonsense",
 ]
 MUTATING = [
