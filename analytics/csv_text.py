@@ -3,7 +3,8 @@
 Why not `to_csv`: a million-answer long export is 18 million fields, and pandas (like
 the `csv` module it drives) decides quoting field by field. Here a categorical column
 (most of the export's: respondent, item, state, versions...) is quoted once per category
-and taken by code; other text is quoted value by value; each row is one `",".join`.
+and taken by code; other values once per distinct object (`analytics.distinct`); each
+row is one `",".join`.
 
 The dialect is `to_csv`'s default: comma, `"` doubled inside quotes, a field quoted only
 when it holds a comma, a quote or a line break, missing values empty, lines ending in
@@ -23,7 +24,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["csv_field", "csv_lines", "encodable"]
+from analytics.distinct import map_distinct
+
+__all__ = ["csv_field", "csv_header", "csv_rows", "encodable"]
 
 
 def encodable(frame: pd.DataFrame) -> bool:
@@ -32,13 +35,19 @@ def encodable(frame: pd.DataFrame) -> bool:
     return len(frame.columns) > 1 and all(_encodable(dtype) for dtype in frame.dtypes)
 
 
-def csv_lines(frame: pd.DataFrame, header: bool) -> str:
-    """The frame's rows (after its header row, if asked) as CSV text, each line ending `\\n`."""
-    columns = [_fields(frame[name]) for name in frame.columns]
-    lines: Iterator[str] = map(",".join, zip(*columns, strict=True))
-    if header:
-        lines = _prepend(",".join(csv_field(name) for name in frame.columns), lines)
-    return "".join(line + "\n" for line in lines)
+def csv_header(frame: pd.DataFrame) -> str:
+    return ",".join(csv_field(name) for name in frame.columns) + "\n"
+
+
+def csv_rows(frame: pd.DataFrame, chunk_rows: int) -> Iterator[tuple[int, str]]:
+    """The frame's rows as CSV text, `chunk_rows` at a time: (rows, text) per chunk.
+
+    A categorical's categories are quoted once for the whole frame, not once per chunk."""
+    columns = [_Column(frame[name]) for name in frame.columns]
+    for start in range(0, len(frame), chunk_rows):
+        stop = min(start + chunk_rows, len(frame))
+        fields = [column.fields(start, stop) for column in columns]
+        yield stop - start, "\n".join(map(",".join, zip(*fields, strict=True))) + "\n"
 
 
 def csv_field(value: Any) -> str:
@@ -49,12 +58,22 @@ def csv_field(value: Any) -> str:
     return text
 
 
-def _fields(column: pd.Series) -> Any:
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        categories = [csv_field(c) for c in column.cat.categories]
-        quoted = np.array([*categories, ""], dtype=object)  # code -1 (missing): the last
-        return quoted[column.cat.codes.to_numpy()]
-    return [csv_field(value) for value in column.to_numpy(dtype=object, na_value=None)]
+class _Column:
+    """One column's fields, a slice of rows at a time."""
+
+    def __init__(self, column: pd.Series) -> None:
+        self._quoted: np.ndarray | None = None
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            categories = [csv_field(c) for c in column.cat.categories]
+            self._quoted = np.array([*categories, ""], dtype=object)  # code -1: the last
+            self._values = column.cat.codes.to_numpy()
+        else:
+            self._values = column.to_numpy(dtype=object, na_value=None)
+
+    def fields(self, start: int, stop: int) -> np.ndarray:
+        if self._quoted is not None:
+            return self._quoted[self._values[start:stop]]  # type: ignore[no-any-return]
+        return map_distinct(csv_field, self._values[start:stop])
 
 
 def _encodable(dtype: Any) -> bool:
@@ -64,8 +83,3 @@ def _encodable(dtype: Any) -> bool:
     return (
         types.is_object_dtype(dtype) or types.is_integer_dtype(dtype) or types.is_bool_dtype(dtype)
     )
-
-
-def _prepend(first: str, rest: Iterator[str]) -> Iterator[str]:
-    yield first
-    yield from rest

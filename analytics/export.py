@@ -47,6 +47,7 @@ from analytics.codebook import (
     specify_column,
     wide_item_columns,
 )
+from analytics.distinct import map_distinct
 from analytics.frames import Frames
 from conversations.questionnaire import Item, ItemType, Questionnaire
 
@@ -236,8 +237,9 @@ def _long(
     for column in ("section_id", "item_type"):
         columns[column] = pd.Categorical(items[column].fillna("").to_numpy()[order])
     columns["state"] = answers["state"].take(order).array
-    values = answers["value"].to_numpy()[order]
-    columns["value"] = [_code(v) if a else "" for v, a in zip(values, answered, strict=True)]
+    codes = map_distinct(_code, answers["value"].to_numpy(dtype=object)[order])
+    codes[~answered] = ""
+    columns["value"] = codes
     for column in ("display", "other_text"):
         columns[column] = _blank_unless(answers[column].take(order), answered)
     columns["language"] = answers["language"].take(order).array
@@ -269,8 +271,13 @@ def _constant(value: str, length: int) -> pd.Categorical:
     return pd.Categorical.from_codes(np.zeros(length, dtype=np.int8), categories=[value])
 
 
-def _blank_unless(column: pd.Series, answered: np.ndarray) -> np.ndarray:
-    """The column's text where the row is an answer, '' elsewhere and where missing."""
+def _blank_unless(column: pd.Series, answered: np.ndarray) -> Any:
+    """The column's text where the row is an answer, '' elsewhere and where missing (a
+    categorical stays one)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        if "" not in column.cat.categories:
+            column = column.cat.add_categories("")
+        return column.where(answered, "").fillna("").array
     texts = column.to_numpy(dtype=object, na_value="")
     texts[~answered] = ""
     return texts

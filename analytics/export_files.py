@@ -20,7 +20,7 @@ import os
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import pandas as pd
 from openpyxl import Workbook
@@ -28,7 +28,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from analytics.csv_text import csv_lines, encodable
+from analytics.csv_text import csv_header, csv_rows, encodable
 from analytics.export import ExportError, ExportTables, FileFormat
 
 __all__ = [
@@ -118,20 +118,18 @@ def _chunks(frame: pd.DataFrame) -> Iterator[pd.DataFrame]:
 
 
 def _write_csv(frame: pd.DataFrame, path: Path, report: Progress) -> None:
-    fast = encodable(frame)
+    """The frame as `to_csv` writes it; by `analytics.csv_text` when it can (faster)."""
     with path.open("w", encoding="utf-8", newline="") as out:
-        _write_rows(out, frame.iloc[:0], fast, header=True)
+        if encodable(frame):
+            out.write(csv_header(frame))
+            for rows, text in csv_rows(frame, CHUNK_ROWS):
+                out.write(text)
+                report(rows)
+            return
+        frame.iloc[:0].to_csv(out, index=False)
         for chunk in _chunks(frame):
-            _write_rows(out, chunk, fast, header=False)
+            chunk.to_csv(out, index=False, header=False)
             report(len(chunk))
-
-
-def _write_rows(out: TextIO, frame: pd.DataFrame, fast: bool, *, header: bool) -> None:
-    """The rows as `to_csv` writes them; by `analytics.csv_text` when it can (faster)."""
-    if fast:
-        out.write(csv_lines(frame, header))
-    else:
-        frame.to_csv(out, index=False, header=header)
 
 
 def _write_xlsx(tables: ExportTables, path: Path, report: Progress) -> None:

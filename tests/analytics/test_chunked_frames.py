@@ -12,13 +12,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from analytics.csv_text import csv_field, csv_lines, encodable
+from analytics.csv_text import csv_field, csv_header, csv_rows, encodable
 from analytics.digest import build_digest
+from analytics.distinct import map_distinct
 from analytics.export import ExportRequest, ExportTables, FileFormat, export_tables, pseudonym
 from analytics.export_files import write_export
 from analytics.frames import ANSWER_COLUMNS, RUN_COLUMNS, STAKEHOLDER_COLUMNS, Frames, load_frames
@@ -132,10 +134,13 @@ TEXTS = ["plain", "a, b", 'say "hi"', "two\nlines", "", None, " spaced ", "é ü
 )
 def test_csv_text_is_what_to_csv_writes(frame: pd.DataFrame) -> None:
     assert encodable(frame)
-    assert csv_lines(frame, header=True) == frame.to_csv(index=False, lineterminator="\n")
-    assert csv_lines(frame, header=False) == frame.to_csv(
-        index=False, header=False, lineterminator="\n"
-    )
+    for chunk_rows in (1, 2, 100):
+        chunks = list(csv_rows(frame, chunk_rows))
+        assert [rows for rows, _ in chunks] == [
+            min(chunk_rows, len(frame) - start) for start in range(0, len(frame), chunk_rows)
+        ]
+        text = csv_header(frame) + "".join(text for _, text in chunks)
+        assert text == frame.to_csv(index=False, lineterminator="\n")
 
 
 def test_a_carriage_return_is_quoted() -> None:
@@ -160,3 +165,31 @@ def test_written_csv_files_are_what_to_csv_writes(tmp_path: Path, data: pd.DataF
         f.to_csv(index=False, lineterminator="\n") for f in (data, codebook)
     ]
     assert encodable(data) == (data.shape[1] > 1 and "share" not in data)
+
+
+# -- once per distinct object -----------------------------------------------------------------
+
+
+def test_map_distinct_calls_once_per_object_and_tells_equal_values_apart() -> None:
+    shared = ["a", "b"]
+    values = np.array([None] * 7, dtype=object)
+    for n, value in enumerate([shared, 1, 1.0, True, shared, "x", 1]):
+        values[n] = value
+    calls: list[Any] = []
+
+    def describe(value: Any) -> str:
+        calls.append(value)
+        return repr(value)
+
+    assert map_distinct(describe, values).tolist() == [
+        "['a', 'b']",
+        "1",
+        "1.0",
+        "True",
+        "['a', 'b']",
+        "'x'",
+        "1",
+    ]
+    assert len(calls) == 5  # the list and the small int 1 (one object) are met twice
+    assert map_distinct(str, np.arange(3)).tolist() == ["0", "1", "2"]  # not objects: held
+    assert map_distinct(str, np.array([], dtype=object)).tolist() == []
