@@ -179,7 +179,7 @@ def _questionnaire_file(name: str, desk: Desk) -> Path:
         for candidate in (folder / name, *(folder / f"{name}{s}" for s in _SUFFIXES)):
             if candidate.is_file() and candidate.suffix in _SUFFIXES:
                 return candidate
-    known = sorted(p.stem for p in folder.iterdir() if p.suffix in _SUFFIXES) if folder else []
+    known = sorted({p.stem for p in folder.iterdir() if p.suffix in _SUFFIXES}) if folder else []
     raise CommandError(
         f"<questionnaire> '{name}': not found (available: {', '.join(known) or 'none'})"
     )
