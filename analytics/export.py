@@ -34,6 +34,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -326,16 +327,7 @@ def _wide(
     people: pd.DataFrame,
     questionnaires: Sequence[Questionnaire],
 ) -> pd.DataFrame:
-    items = {(q.version, item.id): item for q in questionnaires for item in q.items}
-    cells = pd.DataFrame(
-        list(_cells(answers, items)), columns=["run_id", "column", "cell"], dtype=object
-    )
-    cells["run_id"] = cells["run_id"].astype("int64")
-    grid = cells.pivot(index="run_id", columns="column", values="cell")
-    grid = grid.reindex(columns=_wide_columns(questionnaires), fill_value="")
-    with pd.option_context("future.no_silent_downcasting", True):  # cells stay as they are
-        grid = grid.fillna("")
-    grid = grid.rename_axis(columns=None).reset_index()
+    grid = _wide_grid(answers, questionnaires)
     chosen = runs[runs["run_id"].isin(grid["run_id"])].rename(columns={"status": "run_status"})
     chosen["started_at"] = _utc_text(chosen["created_at"])
     chosen["completed_at"] = _utc_text(chosen["completed_at"])
@@ -355,32 +347,54 @@ def _wide_columns(questionnaires: Sequence[Questionnaire]) -> list[str]:
     return list(columns)
 
 
-def _cells(
-    answers: pd.DataFrame, items: dict[tuple[str, str], Item]
-) -> Iterator[tuple[int, str, Any]]:
-    rows = answers[["run_id", "questionnaire_version", "item_id", "state", "value", "other_text"]]
-    for run_id, version, item_id, state, value, other_text in rows.itertuples(index=False):
-        item = items.get((version, item_id))
-        if item is None:  # not in its version (a hand-edited database): in the long shape only
-            continue
-        for column, cell in _item_cells(item, state, value, other_text):
-            yield run_id, column, cell
+def _wide_grid(answers: pd.DataFrame, questionnaires: Sequence[Questionnaire]) -> pd.DataFrame:
+    """run_id and every question column (`_wide_columns`) for each run with an answer to a
+    question of its version; '' where the run has no answer.
+
+    Filled item by item with whole columns (no row of Python per answer, no pivot of a
+    million cells): a value's code is worked out once per distinct value object.
+    """
+    items = {(q.version, item.id): item for q in questionnaires for item in q.items}
+    names = _wide_columns(questionnaires)
+    groups = answers.groupby(["questionnaire_version", "item_id"], observed=True, sort=False)
+    known = {key: rows for key, rows in groups.indices.items() if key in items}
+    all_runs = answers["run_id"].to_numpy()
+    rows = np.concatenate(list(known.values())) if known else np.empty(0, dtype=np.int64)
+    run_ids = np.unique(all_runs[rows])
+    grid = {name: np.full(len(run_ids), "", dtype=object) for name in names}
+    answer_columns = [answers[c].to_numpy(dtype=object) for c in ("state", "value", "other_text")]
+    for key, item_rows in known.items():
+        target = np.searchsorted(run_ids, all_runs[item_rows])
+        state, values, other = (column[item_rows] for column in answer_columns)
+        for name, keep, cells in _item_cells(items[key], state, values, other):
+            if name in grid:
+                grid[name][target[keep]] = cells[keep]
+    return pd.DataFrame({"run_id": run_ids, **grid})
 
 
-def _item_cells(item: Item, state: str, value: Any, other_text: Any) -> Iterator[tuple[str, Any]]:
-    multi = item.type is ItemType.MULTI_CHOICE
-    columns = (
-        [choice_column(item.id, c.id) for c in item.choices] if multi else [item_column(item.id)]
-    )
-    if state != "answered":
-        yield from ((column, state) for column in columns)
-        return
-    if multi:
-        picked = set(value or ())
-        yield from ((choice_column(item.id, c.id), int(c.id in picked)) for c in item.choices)
+def _item_cells(
+    item: Item, state: np.ndarray, values: np.ndarray, other_text: np.ndarray
+) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+    """(column, which rows, cells) for one item's answers: a skipped or not-applicable
+    answer says so in each of the item's columns (not in its specify columns)."""
+    answered = state == "answered"
+    every = np.ones(len(state), dtype=bool)
+    if item.type is ItemType.MULTI_CHOICE:
+        for choice in item.choices:
+            ticked = map_distinct(partial(_ticked, choice.id), values)
+            yield choice_column(item.id, choice.id), every, np.where(answered, ticked, state)
     else:
-        yield item_column(item.id), _code(value)
-    picked_ids = set(value) if isinstance(value, list) else {value}
+        yield item_column(item.id), every, np.where(answered, map_distinct(_code, values), state)
+    typed = answered & map_distinct(bool, other_text).astype(bool)
     for choice in item.choices:
-        if choice.other and choice.id in picked_ids and other_text:
-            yield specify_column(item.id, choice.id), other_text
+        if choice.other:
+            picked = map_distinct(partial(_picked, choice.id), values).astype(bool)
+            yield specify_column(item.id, choice.id), typed & picked, other_text
+
+
+def _ticked(choice_id: str, value: Any) -> int:
+    return int(choice_id in set(value or ()))
+
+
+def _picked(choice_id: str, value: Any) -> bool:
+    return choice_id in (set(value) if isinstance(value, list) else {value})

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from analytics.csv_text import csv_field, csv_header, csv_rows, encodable
 from analytics.digest import build_digest
 from analytics.distinct import map_distinct
-from analytics.export import ExportRequest, ExportTables, FileFormat, export_tables, pseudonym
+from analytics.export import (
+    ExportRequest,
+    ExportTables,
+    FileFormat,
+    Shape,
+    export_tables,
+    pseudonym,
+)
 from analytics.export_files import write_export
 from analytics.frames import ANSWER_COLUMNS, RUN_COLUMNS, STAKEHOLDER_COLUMNS, Frames, load_frames
 from tests.analytics.test_digest_database import NOW, seed
@@ -193,3 +201,65 @@ def test_map_distinct_calls_once_per_object_and_tells_equal_values_apart() -> No
     assert len(calls) == 5  # the list and the small int 1 (one object) are met twice
     assert map_distinct(str, np.arange(3)).tolist() == ["0", "1", "2"]  # not objects: held
     assert map_distinct(str, np.array([], dtype=object)).tolist() == []
+
+
+# -- wide agrees with long --------------------------------------------------------------------
+
+
+def _random_frames(runs: int, seed: int = 6) -> Frames:
+    """Runs of the tiny questionnaire with random answers, skips and not-applicables."""
+    rng = random.Random(seed)
+    tiny = questionnaire()
+    rows = []
+    for run in range(1, runs + 1):
+        for item in (i for i in tiny.items if i.is_question and rng.random() < 0.9):
+            state = rng.choice(["answered"] * 6 + ["skipped", "not_applicable"])
+            value = _random_value(item, rng) if state == "answered" else None
+            rows.append((run, run, "main", "1", item.id, value, "", state, AT, None, "en"))
+    answers = pd.DataFrame(rows, columns=list(ANSWER_COLUMNS))
+    runs_frame = pd.DataFrame(
+        [(r, r, "main", "1", "completed", "en", None, AT, AT, AT, AT) for r in range(1, runs + 1)],
+        columns=list(RUN_COLUMNS),
+    )
+    people = pd.DataFrame(
+        [(n, f"P{n}", None, "non_profit", "east", "en") for n in range(1, runs + 1)],
+        columns=list(STAKEHOLDER_COLUMNS),
+    )
+    return Frames(people, runs_frame, answers)
+
+
+def _random_value(item: Any, rng: random.Random) -> Any:
+    if item.id == "colour":
+        return rng.choice(["red", "blue", "green"])
+    if item.id == "tools":
+        return [c for c in ("excel", "bi", "r") if rng.random() < 0.5]
+    if item.id == "open_data":
+        return rng.random() < 0.5
+    if item.id in ("ease", "staff"):
+        return rng.randint(1, 5)
+    return rng.choice(["2024-01-01", "text, with a comma", 'a "quote"'])
+
+
+def test_every_wide_cell_is_the_long_export_s_answer() -> None:
+    frames = _random_frames(40)
+    tiny = questionnaire()
+    long = export_tables(frames, [tiny], ExportRequest("tiny"), KEY).data
+    wide = export_tables(frames, [tiny], ExportRequest("tiny", shape=Shape.WIDE), KEY).data
+    by_person = wide.set_index("respondent")
+    checked = 0
+    for row in long.itertuples(index=False):
+        if row.item_id == "tools":
+            picked = str(row.value).split(";")
+            for choice in ("excel", "bi", "r"):
+                cell = by_person.loc[row.respondent, f"tools:{choice}"]
+                expected = int(choice in picked) if row.state == "answered" else row.state
+                assert cell == expected, (row, choice)
+                checked += 1
+        else:
+            cell = by_person.loc[row.respondent, row.item_id]
+            assert cell == (row.value if row.state == "answered" else row.state), row
+            checked += 1
+    assert checked > 300
+    assert set(by_person.index) == set(long["respondent"])  # a row per run with answers
+    blank = by_person[[c for c in by_person.columns if c.startswith("colour")]]
+    assert (blank == "").any().any()  # some runs never reached colour: an empty cell
