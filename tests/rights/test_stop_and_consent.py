@@ -309,3 +309,51 @@ def test_an_unchanged_consent_version_is_not_asked_again(
     said = chat.send(Pick("colour", "red"))
     assert "changed" not in texts_of(said)
     assert len(ledger(session_factory, person(session_factory, chat).id)) == 1
+
+
+@pytest.mark.parametrize("kind", ["nudge", "group_invite"])
+def test_stop_in_reply_to_a_reminder_or_an_invitation(
+    make_chat: MakeChat, session_factory: Factory, clock: Clock, kind: str
+) -> None:
+    """The scheduler sends a nudge or a group invitation; the reply STOP cancels the rest."""
+    from storage.groups import SessionSpec, add_invitees, create_group
+
+    book = study()
+    chat = make_chat(book)
+    chat.send(Begin())
+    chat.send("I agree")
+    me = person(session_factory, chat)
+    with UnitOfWork(session_factory) as uow:
+        session = uow.session
+        run_id = session.scalars(select(Run.id).where(Run.stakeholder_id == me.id)).one()
+        spec = SessionSpec("Data circle", 60, "UTC", "Room 4", None, "cli:ann")
+        group = create_group(session, spec, clock.now + timedelta(days=20), clock.now)
+        add_invitees(session, group.id, [me.id], clock.now)
+        ref = run_id if kind == "nudge" else group.id
+        due = clock.now + timedelta(days=3)
+        later_kind = "nudge" if kind == "nudge" else "group_reminder"
+        first, later = schedules.schedule_sends(
+            session,
+            [
+                NewSend(kind, me.id, ref, 1 if kind == "nudge" else 0, due),
+                NewSend(later_kind, me.id, ref, 2, due + timedelta(days=3)),
+            ],
+            clock.now,
+        )
+        first_id, later_id = first.id, later.id
+        uow.commit()
+    sent_everything(session_factory)
+    clock.advance(days=3, hours=1)
+    scheduling = Scheduling(session_factory, book, clock)
+    assert scheduling.process(first_id).status == "sent"
+    assert pending_for(session_factory, chat)  # the reminder or invitation, to them
+
+    said = chat.send("unsubscribe")
+
+    assert "not receive any more messages" in texts_of(said)
+    assert [message_kind(r) for r in pending_for(session_factory, chat)] == ["say"]
+    sent_everything(session_factory)
+    clock.advance(days=3)
+    assert scheduling.process(later_id).status == "skipped"  # cancelled by the STOP
+    assert send_status(session_factory, later_id) == "cancelled"
+    assert pending_for(session_factory, chat) == []
