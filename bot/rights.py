@@ -55,10 +55,12 @@ def exercise(
     draw: Draw = secrets.token_bytes,
 ) -> Outcome | None:
     """Answer a rights request; None when `given` is none (the conversation's turn)."""
-    person = repository.stakeholder_for_identity(session, platform, sender)
     wanted = rights.recognise(given)
+    if wanted is None and not rights.is_restart(given):
+        return None  # the usual case: no lookup
+    person = repository.stakeholder_for_identity(session, platform, sender)
     if wanted is None:
-        if person is not None and person.stopped_at is not None and rights.is_restart(given):
+        if person is not None and person.stopped_at is not None:
             stopping.restart(session, person.id)
             return Outcome((Say(translate("rights.restarted", person.language)),), True)
         return None

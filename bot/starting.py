@@ -57,14 +57,15 @@ def begin_run(
 def invite_on_slack(
     session: Session, q: Questionnaire, slack_user: str, now: datetime, name: str | None = None
 ) -> bool:
-    """Open a DM with `slack_user` and ask for consent; False if they already have a run."""
+    """Open a DM with `slack_user` and ask for consent; False if they already have a run
+    or have stopped messages from the study."""
     person = repository.stakeholder_for_identity(session, "slack", slack_user)
     if person is None:
         person = repository.create_stakeholder(
             session, name=name or slack_user, language=q.default_language, now=now
         )
         repository.link_identity(session, person.id, "slack", slack_user, name, now=now)
-    if repository.run_for(session, person.id, q.id) is not None:
-        return False
+    if repository.run_for(session, person.id, q.id) is not None or person.stopped_at is not None:
+        return False  # started already, or stopped messages (STOP, a withdrawal: #7)
     begin_run(session, q, person.id, person.language, "slack", slack_user, now)
     return True

@@ -353,3 +353,18 @@ def test_after_withdrawing_start_begins_afresh(
     assert any(isinstance(m, Ask) and m.item_id == "consent" for m in said)
     assert any(isinstance(m, Say) for m in said)
     assert me(session_factory, chat).stopped_at is None
+
+
+def test_a_researcher_cannot_invite_someone_who_withdrew_again(
+    make_chat: MakeChat, session_factory: Factory, clock: Clock
+) -> None:
+    from bot.starting import invite_on_slack
+
+    chat = make_chat(study(), who="U0PERSON", platform="slack")
+    chat.answer_all()
+    withdraw(chat)
+    with UnitOfWork(session_factory) as uow:
+        invited = invite_on_slack(uow.session, chat.handler.book.current, "U0PERSON", clock.now)
+        fresh = invite_on_slack(uow.session, chat.handler.book.current, "U0SOMEONE", clock.now)
+        uow.commit()
+    assert (invited, fresh) == (False, True)  # a newcomer is still invited: the check can fail
