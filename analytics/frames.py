@@ -41,7 +41,9 @@ import pandas as pd
 import sqlalchemy as sa
 from pandas.api.types import union_categoricals
 from sqlalchemy import Connection, Engine
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import FunctionElement
 
 from analytics.rows import CHUNK_ROWS, chunks
 from storage.models import Answer, Run, Stakeholder
@@ -272,16 +274,10 @@ def _frame(
     return _concat([_converted(chunk, conversions) for chunk in rows])
 
 
-def _converted(chunk: pd.DataFrame, conversions: Conversions) -> pd.DataFrame:
-    """A new frame of the chunk's columns, each converted by `conversions` (or kept).
-
-    New, not converted in place: the chunk's columns are views of one block of objects,
-    and one column left in it would keep every string of every row alive.
-    """
+def _converted(chunk: Mapping[str, pd.Series], conversions: Conversions) -> pd.DataFrame:
+    """A frame of the chunk's columns, each converted by `conversions` (or kept)."""
     keep: Callable[[pd.Series], Any] = lambda column: column  # noqa: E731
-    return pd.DataFrame(
-        {name: conversions.get(name, keep)(chunk[name]) for name in chunk.columns}, copy=True
-    )
+    return pd.DataFrame({name: conversions.get(name, keep)(chunk[name]) for name in chunk})
 
 
 def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
@@ -302,12 +298,33 @@ def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def _raw_time(column: Any) -> Any:
-    """The stored time without per-row conversion: text on SQLite, timestamptz on PostgreSQL."""
-    return sa.type_coerce(column, sa.String)
+    """The stored time as naive UTC text, parsed a whole column at a time (`_times`)."""
+    return _UTCText(column)
+
+
+class _UTCText(FunctionElement[str]):
+    """A stored time as naive UTC text (`2025-02-19 12:00:00.000000`): SQLite's stored text
+    itself, PostgreSQL's `timestamptz` formatted in UTC by the server. Text, because a
+    driver's aware `datetime` objects cost pandas two seconds per million to convert."""
+
+    type = sa.String()
+    name = "utc_text"
+    inherit_cache = True
+
+
+@compiles(_UTCText)
+def _utc_text_as_stored(element: _UTCText, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
+@compiles(_UTCText, "postgresql")
+def _utc_text_postgresql(element: _UTCText, compiler: Any, **kw: Any) -> str:
+    stored = compiler.process(element.clauses, **kw)
+    return f"to_char({stored} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"
 
 
 def _times(column: pd.Series) -> pd.Series:
-    """Stored UTC times (naive text on SQLite, aware values on PostgreSQL) as aware UTC."""
+    """Stored UTC times (naive UTC text, see `_UTCText`; ISO text from JSON) as aware UTC."""
     if column.empty:
         return pd.Series(pd.DatetimeIndex([], tz="UTC"), index=column.index)
     return pd.to_datetime(column, utc=True, format="ISO8601")

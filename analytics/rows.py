@@ -37,9 +37,11 @@ _cursor_names = itertools.count(1)
 
 def chunks(
     connection: Connection, statement: Select[Any], columns: list[str], size: int = CHUNK_ROWS
-) -> Iterator[pd.DataFrame]:
-    """The statement's rows as DataFrames of at most `size` rows, with `columns`; at
-    least one (empty) frame, so the caller's conversions always run once."""
+) -> Iterator[dict[str, pd.Series]]:
+    """The statement's rows, at most `size` at a time, as one object Series per column
+    (named by `columns`) holding the driver's values as they came: no type inference (a
+    DataFrame made from rows would look at every value for dates, a second per million
+    on PostgreSQL). At least one (empty) chunk, so the caller's conversions always run."""
     if not connection.in_transaction():
         connection.begin()
     sql, parameters = _compiled(connection, statement)
@@ -49,11 +51,18 @@ def chunks(
         yielded = False
         while rows := cursor.fetchmany(size):
             yielded = True
-            yield pd.DataFrame.from_records(rows, columns=columns, coerce_float=False)
+            yield _columns(columns, list(zip(*rows, strict=True)))
         if not yielded:
-            yield pd.DataFrame({name: pd.Series([], dtype=object) for name in columns})
+            yield _columns(columns, [() for _ in columns])
     finally:
         cursor.close()
+
+
+def _columns(names: list[str], values: list[tuple[Any, ...]]) -> dict[str, pd.Series]:
+    return {
+        name: pd.Series(list(column), dtype=object)
+        for name, column in zip(names, values, strict=True)
+    }
 
 
 def _compiled(connection: Connection, statement: Select[Any]) -> tuple[str, Any]:
