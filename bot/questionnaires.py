@@ -16,7 +16,7 @@ from conversations.loading import (
     questionnaire_from_definition,
 )
 from conversations.questionnaire import Questionnaire
-from storage import repository
+from storage import consents, repository
 
 __all__ = ["QuestionnaireBook"]
 
@@ -36,7 +36,14 @@ class QuestionnaireBook:
         return cls(load_questionnaire_file(path))
 
     def store_current(self, session: Session) -> None:
-        """Record the current definition, refusing a changed file under an unchanged version."""
+        """Record the current definition, refusing a changed file under an unchanged version,
+        and a changed consent text under an unchanged consent version (#7)."""
+        consents.check_consent_text(
+            session,
+            self.current.id,
+            self.current.consent_version,
+            self._loaded.definition.get("consent"),
+        )
         repository.store_questionnaire(
             session,
             self.current.id,

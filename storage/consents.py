@@ -6,14 +6,38 @@ ledger shows what each person agreed to, in which language, when and where.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import Consent
+from storage.errors import StorageError
+from storage.models import Consent, StoredQuestionnaire
 
-__all__ = ["consents_of", "latest_decision", "record_decision"]
+__all__ = [
+    "ConsentTextChanged",
+    "check_consent_text",
+    "consents_of",
+    "latest_decision",
+    "record_decision",
+]
+
+
+class ConsentTextChanged(StorageError):
+    """The consent text differs from a stored version's under the same consent version.
+
+    Agreements name a consent version: a new text under an old number would make people
+    appear to have agreed to words they never saw, and nobody would be asked again.
+    """
+
+    def __init__(self, key: str, version: str, stored_in: str) -> None:
+        super().__init__(
+            f"consent.version: questionnaire {key!r} changes the consent text of consent "
+            f"version {version} (as stored with questionnaire version {stored_in!r}); "
+            "bump consent.version"
+        )
 
 
 def record_decision(
@@ -60,3 +84,25 @@ def latest_decision(
         .limit(1)
     )
     return session.scalars(statement).first()
+
+
+def check_consent_text(
+    session: Session, key: str, version: str, consent: Mapping[str, Any] | None
+) -> None:
+    """Refuse a consent text that differs from a stored one with the same version."""
+    if not isinstance(consent, Mapping):
+        return
+    statement = select(StoredQuestionnaire.version, StoredQuestionnaire.definition).where(
+        StoredQuestionnaire.key == key
+    )
+    for stored_in, definition in session.execute(statement):
+        stored = definition.get("consent") if isinstance(definition, Mapping) else None
+        if not isinstance(stored, Mapping) or _number(stored.get("version")) != version:
+            continue
+        if stored.get("text") != consent.get("text"):
+            raise ConsentTextChanged(key, version, str(stored_in))
+
+
+def _number(value: Any) -> str:
+    text = str("1" if value is None else value).strip()
+    return str(int(text)) if text.isdigit() else text

@@ -357,3 +357,21 @@ def test_stop_in_reply_to_a_reminder_or_an_invitation(
     assert scheduling.process(later_id).status == "skipped"  # cancelled by the STOP
     assert send_status(session_factory, later_id) == "cancelled"
     assert pending_for(session_factory, chat) == []
+
+
+def test_a_changed_consent_text_needs_a_new_consent_version(session_factory: Factory) -> None:
+    from storage.consents import ConsentTextChanged
+    from tests.rights.support import STUDY, make_book
+
+    revised = STUDY.format(version="2", consent=1, mode="delete").replace(
+        "Consent text 1.", "Consent text 1, revised."
+    )
+    with UnitOfWork(session_factory) as uow:
+        study(consent=1).store_current(uow.session)
+        study(version="2", consent=2).store_current(uow.session)  # bumped: fine
+        with pytest.raises(ConsentTextChanged) as raised:
+            make_book(revised).store_current(uow.session)
+    assert str(raised.value) == (
+        "consent.version: questionnaire 'rights-study' changes the consent text of consent "
+        "version 1 (as stored with questionnaire version '1'); bump consent.version"
+    )
