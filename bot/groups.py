@@ -500,6 +500,19 @@ def rsvp(
     return RsvpResult(group_id, stakeholder_id, wanted, previous, position, promoted)
 
 
+def release_places(session: Session, stakeholder_id: int, now: datetime) -> list[int]:
+    """Someone leaving the study gives up their Yes places: each goes to the first on that
+    group's waitlist, who is told (as when a Yes turns into a No). Returns who moved up."""
+    moved = []
+    for group_id in store.places_held(session, stakeholder_id, now):
+        result = rsvp(
+            session, group_id=group_id, stakeholder_id=stakeholder_id, response="no", now=now
+        )
+        if result.promoted is not None:
+            moved.append(result.promoted)
+    return moved
+
+
 def _promote(session: Session, group: DiscussionGroup, now: datetime) -> int | None:
     first = store.first_waitlisted(session, group.id)
     if first is None:

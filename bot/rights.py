@@ -19,6 +19,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot import groups
 from bot.questionnaires import QuestionnaireBook
 from conversations import consent, engine, rights
 from conversations.catalog import translate
@@ -132,6 +133,7 @@ def _withdraw(
     modes = _modes(session, book, person)
     code = _fresh_code(session, draw)
     language = person.language
+    groups.release_places(session, person.id, now)  # before their RSVPs are erased
     erasure.withdraw(
         session,
         person.id,

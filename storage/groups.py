@@ -186,6 +186,22 @@ def waitlist(session: Session, group_id: int) -> list[GroupInvitee]:
     return list(session.scalars(statement))
 
 
+def places_held(session: Session, stakeholder_id: int, now: datetime) -> list[int]:
+    """Upcoming, not cancelled groups where this person holds a Yes place."""
+    statement = (
+        select(DiscussionGroup.id)
+        .join(GroupInvitee, GroupInvitee.group_id == DiscussionGroup.id)
+        .where(
+            GroupInvitee.stakeholder_id == stakeholder_id,
+            GroupInvitee.response == "yes",
+            DiscussionGroup.status != "cancelled",
+            DiscussionGroup.start_at > now,
+        )
+        .order_by(DiscussionGroup.id)
+    )
+    return list(session.scalars(statement))
+
+
 def first_waitlisted(session: Session, group_id: int) -> GroupInvitee | None:
     found = waitlist(session, group_id)
     return found[0] if found else None

@@ -368,3 +368,34 @@ def test_a_researcher_cannot_invite_someone_who_withdrew_again(
         fresh = invite_on_slack(uow.session, chat.handler.book.current, "U0SOMEONE", clock.now)
         uow.commit()
     assert (invited, fresh) == (False, True)  # a newcomer is still invited: the check can fail
+
+
+def test_a_withdrawing_persons_place_goes_to_the_first_on_the_waitlist(
+    make_chat: MakeChat, session_factory: Factory, clock: Clock
+) -> None:
+    chat = make_chat(study())
+    chat.answer_all()
+    other = another_person(make_chat, chat)
+    leaving, staying = me(session_factory, chat).id, me(session_factory, other).id
+    with UnitOfWork(session_factory) as uow:
+        spec = SessionSpec("Data circle", 60, "America/Toronto", "Room 4", 1, "cli:ann")
+        group = create_group(uow.session, spec, clock.now + timedelta(days=10), clock.now)
+        add_invitees(uow.session, group.id, [leaving, staying], clock.now)
+        for who, response in ((leaving, "yes"), (staying, "waitlisted")):
+            uow.session.execute(
+                update(GroupInvitee)
+                .where(GroupInvitee.stakeholder_id == who)
+                .values(response=response)
+            )
+        uow.commit()
+
+    withdraw(chat)
+
+    with UnitOfWork(session_factory) as uow:
+        rows = uow.session.execute(select(GroupInvitee.stakeholder_id, GroupInvitee.response))
+        responses = {who: response for who, response in rows}
+        told = uow.session.scalars(
+            select(OutboxRow.payload).where(OutboxRow.address == other.who)
+        ).all()
+    assert responses == {staying: "yes"}
+    assert any("Data circle" in json.dumps(payload) for payload in told)
