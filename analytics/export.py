@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 
 from analytics.codebook import (
     WIDE_RUN_COLUMNS,
@@ -126,9 +127,31 @@ def merge_waves(frames: Sequence[Frames]) -> Frames:
         raise ValueError("merge_waves needs at least one Frames")
     if len(frames) == 1:
         return frames[0]
-    runs = pd.concat([_plain(f.runs) for f in frames], ignore_index=True)
-    answers = pd.concat([_plain(f.answers) for f in frames], ignore_index=True)
+    runs = _stacked([f.runs for f in frames])
+    answers = _stacked([f.answers for f in frames])
     return Frames(frames[0].stakeholders, runs, answers)
+
+
+def _stacked(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """The parts one after the other; a column categorical in every part stays one (its
+    categories merged), any other column is stacked as plain values."""
+    columns: dict[str, Any] = {}
+    for name in parts[0].columns:
+        pieces = [part[name] for part in parts]
+        columns[name] = _merged_categories(pieces)
+        if columns[name] is None:
+            columns[name] = pd.concat([_plain_column(p) for p in pieces], ignore_index=True)
+    return pd.DataFrame(columns)
+
+
+def _merged_categories(pieces: list[pd.Series]) -> pd.Categorical | None:
+    """The pieces as one categorical, or None unless all are categoricals of one kind."""
+    if not all(isinstance(p.dtype, pd.CategoricalDtype) for p in pieces):
+        return None
+    try:
+        return union_categoricals(pieces, sort_categories=True)
+    except TypeError:  # categories of different types (text and numbers)
+        return None
 
 
 def export_tables(
@@ -154,12 +177,14 @@ def export_tables(
 
 
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:
-    """Categoricals as plain objects: frames of several waves concatenate and compare."""
-    frame = frame.copy()
-    for column in frame.columns:
-        if isinstance(frame[column].dtype, pd.CategoricalDtype):
-            frame[column] = frame[column].astype(object)
-    return frame
+    """Categoricals as plain objects."""
+    return pd.DataFrame({name: _plain_column(frame[name]) for name in frame.columns})
+
+
+def _plain_column(column: pd.Series) -> pd.Series:
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.astype(object)
+    return column
 
 
 def _selected(answers: pd.DataFrame, request: ExportRequest) -> pd.DataFrame:

@@ -28,6 +28,7 @@ from analytics.export import (
     FileFormat,
     Shape,
     export_tables,
+    merge_waves,
     pseudonym,
 )
 from analytics.export_files import write_export
@@ -272,3 +273,34 @@ def test_rows_holding_sequences_stay_one_value_per_cell() -> None:
         table = _table(rows, 2)
         assert table.shape == (len(rows), 2)
         assert [tuple(row) for row in table] == rows
+
+
+# -- several waves ------------------------------------------------------------------------------
+
+
+def _categorical(frames: Frames) -> Frames:
+    """The frames with the columns `load_frames` makes categoricals made so."""
+    answers = frames.answers.astype({c: "category" for c in ("wave", "item_id", "state")})
+    runs = frames.runs.astype({"wave": "category", "status": "category"})
+    return Frames(frames.stakeholders, runs, answers)
+
+
+@pytest.mark.parametrize("as_loaded", [False, True], ids=["objects", "categoricals"])
+def test_waves_merge_into_one_export(as_loaded: bool) -> None:
+    main = _frames([(11, 1, "main", "colour"), (12, 2, "main", "colour")])
+    autumn = _frames([(21, 1, "autumn", "colour"), (21, 1, "autumn", "ease")])
+    if as_loaded:
+        main, autumn = _categorical(main), _categorical(autumn)
+    merged = merge_waves([main, autumn])
+    assert len(merged.answers) == 4 and len(merged.runs) == 3
+    if as_loaded:  # categories merged, not turned into a column of strings per row
+        assert isinstance(merged.answers["item_id"].dtype, pd.CategoricalDtype)
+        assert list(merged.answers["wave"].cat.categories) == ["autumn", "main"]
+    data = export_tables(merged, [questionnaire()], ExportRequest("tiny"), KEY).data
+    first, second = (pseudonym(KEY, n) for n in (1, 2))
+    expected = [(first, "autumn", "colour"), (first, "autumn", "ease"), (first, "main", "colour")]
+    expected.append((second, "main", "colour"))
+    expected.sort(key=lambda row: row[0])  # respondents by pseudonym; within one, waves a-z
+    rows = list(zip(data["respondent"], data["wave"], data["item_id"], strict=True))
+    assert rows == expected
+    assert data["run_status"].tolist() == ["completed"] * 4
