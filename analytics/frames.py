@@ -13,7 +13,8 @@ the export gives" holds by construction. Three frames (`Frames`):
   run_id, stakeholder_id, wave, questionnaire_version, item_id, value, display, state,
   answered_at, other_text, language.
   `value` holds the stored JSON value as Python (choice id str, list of ids, int, float,
-  bool, ISO date str, text); `state` is answered / skipped / not_applicable, and only
+  bool, ISO date str, text), one object shared by the rows with the same stored JSON,
+  so never mutate one; `state` is answered / skipped / not_applicable, and only
   `answered` rows count as answers.
 
 A stakeholder is withdrawn when any of their runs of the questionnaire is `withdrawn`
