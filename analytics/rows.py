@@ -98,7 +98,10 @@ def _compiled(connection: Connection, statement: Select[Any]) -> tuple[str, Any]
 
 
 def _cursor(connection: Connection) -> Any:
-    dbapi = connection.connection.dbapi_connection
+    """A plain cursor; on PostgreSQL a named (server-side) one, held past the transaction
+    only if there is none (an AUTOCOMMIT connection), as PostgreSQL then requires."""
+    dbapi: Any = connection.connection.dbapi_connection
     if connection.dialect.name == "postgresql":
-        return dbapi.cursor(name=f"parley_frames_{next(_cursor_names)}")  # type: ignore[union-attr]
-    return dbapi.cursor()  # type: ignore[union-attr]
+        name = f"parley_frames_{next(_cursor_names)}"
+        return dbapi.cursor(name=name, withhold=bool(getattr(dbapi, "autocommit", False)))
+    return dbapi.cursor()

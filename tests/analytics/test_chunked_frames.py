@@ -304,3 +304,14 @@ def test_waves_merge_into_one_export(as_loaded: bool) -> None:
     rows = list(zip(data["respondent"], data["wave"], data["item_id"], strict=True))
     assert rows == expected
     assert data["run_status"].tolist() == ["completed"] * 4
+
+
+def test_frames_read_on_an_autocommit_connection(
+    engine: Engine, session_factory: sessionmaker[Session]
+) -> None:
+    with session_factory() as session, session.begin():
+        seed(session)
+    autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+    pd.testing.assert_frame_equal(
+        load_frames(autocommit, "tiny", chunk_rows=2).answers, load_frames(engine, "tiny").answers
+    )
