@@ -26,9 +26,11 @@ from conversations.text import fold
 __all__ = [
     "Accepted",
     "Rejected",
+    "accept_value",
     "accepted_hint",
     "check_selection",
     "explain",
+    "is_missing",
     "parse_answer",
 ]
 
@@ -56,6 +58,14 @@ class Rejected:
 def explain(rejected: Rejected, language: str) -> str:
     """The re-prompt for a rejected reply."""
     return translate(rejected.reason, language, **rejected.params)
+
+
+_MISSING: Final = frozenset({"answer.text_empty", "answer.none_selected"})
+"""Rejections that mean "no answer at all", where an item's `required_message` is said."""
+
+
+def is_missing(rejected: Rejected) -> bool:
+    return rejected.reason in _MISSING
 
 
 def _reject(reason: str, **params: object) -> Rejected:
@@ -548,6 +558,35 @@ def parse_answer(item: Item, raw: str, language: str) -> Accepted | Rejected:
     if parser is None:
         raise ValueError(f"{item.type} items take no answer ({item.id})")
     return parser(item, raw, language)
+
+
+def accept_value(item: Item, value: AnswerValue, language: str) -> Accepted | Rejected:
+    """A value in stored form (a `default`) as an answer: checked by the type's rules.
+
+    The same checks as a typed reply, so a default can never be an answer a person could
+    not have given; `display` is in `language`, as if they had typed it.
+    """
+    if item.type in (ItemType.SINGLE_CHOICE, ItemType.MULTI_CHOICE):
+        ids = [value] if isinstance(value, str) else value
+        if not isinstance(ids, list) or (item.type is ItemType.SINGLE_CHOICE and len(ids) != 1):
+            return _reject("answer.choice_unknown", hint=accepted_hint(item, language))
+        return check_selection(item, ids, language)
+    if item.type is ItemType.YES_NO and isinstance(value, bool):
+        return Accepted(value, translate("answer.yes" if value else "answer.no", language))
+    if item.type is ItemType.SCALE and isinstance(value, int) and not isinstance(value, bool):
+        return _parse_scale(item, str(value), language)
+    if item.type is ItemType.NUMBER and _is_number(value):
+        text = f"{value:f}" if isinstance(value, float) else str(value)
+        return _parse_number(item, text, language)
+    if item.type is ItemType.TEXT and isinstance(value, str):
+        return _parse_text(item, value, language)
+    if item.type is ItemType.DATE and isinstance(value, str) and _YEAR_FIRST.fullmatch(value):
+        return _parse_date(item, value, language)
+    return _reject("answer.unrecognised", hint=accepted_hint(item, language))
+
+
+def _is_number(value: AnswerValue) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def accepted_hint(item: Item, language: str) -> str:

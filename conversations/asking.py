@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from conversations.answers import accepted_hint
+from conversations.answers import Accepted, accepted_hint
 from conversations.catalog import translate
+from conversations.defaults import offered_default
 from conversations.messages import Ask, AskStyle, Option
-from conversations.navigation import previous_item, progress
+from conversations.navigation import has_answer, offered, previous_item, progress
 from conversations.questionnaire import Item, ItemType, Questionnaire
 from conversations.run import AnswerState, RunState
 
@@ -36,25 +37,63 @@ def ask_consent(q: Questionnaire, language: str) -> Ask:
 
 
 def ask_item(q: Questionnaire, run: RunState, item: Item, *, refresh: bool = False) -> Ask:
+    """The question as it stands: choices a cascade allows, any current answer or default."""
     language = run.language
-    stored = run.answers.get(item.id)
-    current = stored.display if stored and stored.state is not AnswerState.NOT_APPLICABLE else None
+    item = offered(item, run.answers)
+    current = _current(run, item)
+    default = offered_default(item, run)
     hint = accepted_hint(item, language)
     if current is not None:
         hint = translate("run.current_answer", language, display=current)
+    elif default is not None:
+        hint = translate("run.default_hint", language, display=default.display, hint=hint)
     return Ask(
         item_id=item.id,
         text=_question_text(item, language),
         style=_STYLES.get(item.type, AskStyle.FREE),
         hint=hint,
         progress=_progress_line(q, run, item),
-        options=_options(item, language),
+        options=_marked(_options(item, language), default, language),
         selected=run.selection,
         current=current,
-        controls=_controls(q, run, item),
+        controls=_keep_control(default, language) + _controls(q, run, item),
         done_label=translate("run.done", language) if item.type is ItemType.MULTI_CHOICE else "",
         refresh=refresh,
     )
+
+
+def _current(run: RunState, item: Item) -> str | None:
+    stored = run.answers.get(item.id)
+    if stored is None or stored.state is AnswerState.NOT_APPLICABLE:
+        return None
+    return stored.display if has_answer(item, run.answers) else None
+
+
+def _marked(
+    options: tuple[Option, ...], default: Accepted | None, language: str
+) -> tuple[Option, ...]:
+    """The default choice (a single choice, a yes/no, a scale point) carries a ★."""
+    if default is None or isinstance(default.value, list):
+        return options
+    value = _option_value(default)
+    return tuple(
+        Option(o.value, translate("run.default_option", language, label=o.label))
+        if o.value == value
+        else o
+        for o in options
+    )
+
+
+def _option_value(default: Accepted) -> str:
+    if isinstance(default.value, bool):
+        return "yes" if default.value else "no"
+    return str(default.value)
+
+
+def _keep_control(default: Accepted | None, language: str) -> tuple[Option, ...]:
+    if default is None:
+        return ()
+    return (Option("next", translate("run.keep_default", language, display=default.display)),)
 
 
 def ask_other_text(run: RunState, item: Item) -> Ask:

@@ -10,7 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from conversations.answers import Accepted, Rejected, check_selection, explain, parse_answer
+from conversations.answers import (
+    Accepted,
+    Rejected,
+    check_selection,
+    explain,
+    is_missing,
+    parse_answer,
+)
 from conversations.asking import (
     CONSENT_ITEM,
     ask_consent,
@@ -19,6 +26,7 @@ from conversations.asking import (
     display_skipped,
 )
 from conversations.catalog import translate
+from conversations.defaults import accepts_default, offered_default, preselected
 from conversations.errors import InvalidInput
 from conversations.inputs import (
     Begin,
@@ -35,7 +43,9 @@ from conversations.inputs import (
 from conversations.messages import Answered, Ask, Message, Notice, Say
 from conversations.navigation import (
     counted_values,
+    has_answer,
     next_item,
+    offered,
     previous_item,
     progress,
     reconcile_relevance,
@@ -140,6 +150,9 @@ def _when_in_progress(q: Questionnaire, run: RunState, event: Input, now: dateti
         return _answer(q, run, item, event.value, now)
     if run.awaiting is Awaiting.OTHER_TEXT:
         return _specify_other(q, run, item, event.text, now)
+    default = offered_default(item, run)
+    if default is not None and accepts_default(item, event.text):
+        return _accept(q, run, item, event.text, default, now)
     return _answer(q, run, item, event.text, now)
 
 
@@ -198,17 +211,33 @@ _BY_STATUS = {
 
 
 def _answer(q: Questionnaire, run: RunState, item: Item, raw: str, now: datetime) -> Step:
+    if not raw.strip() and item.required and item.required_message is not None:
+        return _needs_answer(run, item, "run.not_skippable")
     parsed = parse_answer(item, raw, run.language)
     if isinstance(parsed, Rejected):
-        return Step(run, (Say(explain(parsed, run.language)),))
+        return _rejected(run, item, parsed)
     return _accept(q, run, item, raw, parsed, now)
 
 
 def _submit_selection(q: Questionnaire, run: RunState, item: Item, now: datetime) -> Step:
     parsed = check_selection(item, run.selection, run.language)
     if isinstance(parsed, Rejected):
-        return Step(run, (Say(explain(parsed, run.language)),))
+        return _rejected(run, item, parsed)
     return _accept(q, run, item, ", ".join(run.selection), parsed, now)
+
+
+def _rejected(run: RunState, item: Item, rejected: Rejected) -> Step:
+    """The re-prompt: the item's own `required_message` when nothing was given at all."""
+    if is_missing(rejected) and item.required and item.required_message is not None:
+        return _needs_answer(run, item, rejected.reason)
+    return Step(run, (Say(explain(rejected, run.language)),))
+
+
+def _needs_answer(run: RunState, item: Item, fallback: str) -> Step:
+    """A required item left unanswered (skip, next, an empty reply): its message, or ours."""
+    if item.required_message is not None:
+        return Step(run, (Say(item.required_message.get(run.language)),))
+    return Step(run, (Say(translate(fallback, run.language)),))
 
 
 def _accept(
@@ -294,7 +323,8 @@ def _advance(
             messages.extend(_section_intro(q, run, item.section_id))
             previous_section = item.section_id
         if item.is_question:
-            run = replace(run, cursor=item.id, awaiting=Awaiting.ANSWER, selection=())
+            ticks = preselected(offered(item, run.answers), run)
+            run = replace(run, cursor=item.id, awaiting=Awaiting.ANSWER, selection=ticks)
             messages.append(ask_item(q, run, item))
             return Step(run, tuple(messages), recorded)
         messages.append(Say(item.label.get(run.language)))
@@ -328,9 +358,10 @@ def _section_intro(q: Questionnaire, run: RunState, section_id: str) -> tuple[Sa
 
 
 def _current_item(q: Questionnaire, run: RunState) -> Item:
+    """The item being asked, with the choices a cascade offers given the answers so far."""
     if run.cursor is None or not q.has_item(run.cursor):
         raise InvalidInput(f"run has no current item (cursor {run.cursor!r})")
-    return q.item(run.cursor)
+    return offered(q.item(run.cursor), run.answers)
 
 
 def _reask(q: Questionnaire, run: RunState, item: Item, lead: str) -> Step:
@@ -395,16 +426,19 @@ def _ticks(run: RunState, item: Item) -> tuple[str, ...]:
 
 
 def _keep(q: Questionnaire, run: RunState, item: Item, now: datetime) -> Step:
-    if item.id not in run.answers:
-        return Step(run, (Say(translate("run.next_needs_answer", run.language)),))
+    """`next`/`keep`: keep the current answer, accept the default, or say one is needed."""
+    default = offered_default(item, run)
+    if default is not None and run.awaiting is Awaiting.ANSWER:
+        return _accept(q, run, item, "keep", default, now)
+    if not has_answer(item, run.answers):
+        return _needs_answer(run, item, "run.next_needs_answer")
     kept = replace(run, awaiting=Awaiting.ANSWER)
     return _advance(q, kept, q.index_of(item.id), now)
 
 
 def _skip(q: Questionnaire, run: RunState, item: Item, now: datetime) -> Step:
     if not item.skippable:
-        hint = translate("run.not_skippable", run.language)
-        return Step(run, (Say(hint),))
+        return _needs_answer(run, item, "run.not_skippable")
     display = display_skipped(item, run.language)
     stored = StoredAnswer(
         value=None,

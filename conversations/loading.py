@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from conversations.conditions import Condition, ConditionError, parse_condition
+from conversations.defaults import default_problem
 from conversations.errors import LoadError, QuestionnaireError
 from conversations.questionnaire import (
     SPEC_VERSION,
@@ -63,7 +64,7 @@ _TOP_KEYS = {
 _SECTION_KEYS = {"id", "title", "intro", "items"}
 _COMMON_ITEM_KEYS = {
     "id", "type", "label", "help", "required", "allow_skip", "relevant", "constraint",
-    "constraint_message", "quotable", "segment",
+    "constraint_message", "quotable", "segment", "required_message", "default",
 }  # fmt: skip
 _TYPE_KEYS: dict[ItemType, set[str]] = {
     ItemType.SINGLE_CHOICE: {"choices"},
@@ -75,7 +76,7 @@ _TYPE_KEYS: dict[ItemType, set[str]] = {
     ItemType.DATE: set(),
     ItemType.NOTE: set(),
 }
-_CHOICE_KEYS = {"id", "label", "other", "exclusive"}
+_CHOICE_KEYS = {"id", "label", "other", "exclusive", "relevant"}
 _RESERVED = {"and", "or", "not", "in", "true", "false", "consent"}
 """Words conditions reserve, and the consent pseudo-item: not usable as item ids."""
 
@@ -363,7 +364,7 @@ class _Builder:
         constraint = self.condition(raw, "constraint", path, choices, allow_current=True)
         if item_id is None or label is None:
             return None
-        return Item(
+        item = Item(
             id=item_id,
             type=kind,
             label=label,
@@ -379,8 +380,27 @@ class _Builder:
             choices=choices,
             quotable=self.flag(raw, "quotable", path, default=False),
             segment=self.flag(raw, "segment", path, default=False),
+            required_message=self.required_message(raw, path),
             **fields,
         )
+        return self.with_default(raw, path, item)
+
+    def required_message(self, raw: Mapping[str, Any], path: str) -> Localized | None:
+        message = self.text(raw.get("required_message"), f"{path}.required_message", required=False)
+        if message is not None and raw.get("required") is False:
+            self.warn(f"{path}.required_message", "never said: the item is not required")
+        return message
+
+    def with_default(self, raw: Mapping[str, Any], path: str, item: Item) -> Item:
+        """`default`: a suggested answer, checked like a reply to this very item."""
+        if "default" not in raw:
+            return item
+        value = raw["default"]
+        problem = default_problem(item, value, self.default_language)
+        if problem is not None:
+            self.error(f"{path}.default", problem)
+            return item
+        return replace(item, default=value)
 
     def item_type(self, raw: Mapping[str, Any], path: str) -> ItemType | None:
         value = raw.get("type")
@@ -425,7 +445,8 @@ class _Builder:
         if choice_id is None or label is None:
             return None
         other = self.flag(entry, "other", path, default=False)
-        return Choice(choice_id, label, other=other, exclusive=exclusive)
+        relevant = self.condition(entry, "relevant", path, (), allow_current=False)
+        return Choice(choice_id, label, other=other, exclusive=exclusive, relevant=relevant)
 
     def type_fields(
         self, raw: Mapping[str, Any], path: str, kind: ItemType, choice_count: int

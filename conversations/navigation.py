@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 __all__ = [
     "Progress",
     "counted_values",
+    "has_answer",
     "next_item",
+    "offered",
     "previous_item",
     "progress",
     "reconcile_relevance",
@@ -35,6 +37,32 @@ def counted_values(answers: Mapping[str, StoredAnswer]) -> dict[str, AnswerValue
 
 def is_relevant(item: Item, values: Mapping[str, AnswerValue]) -> bool:
     return item.relevant is None or item.relevant.evaluate(values)
+
+
+def offered(item: Item, answers: Mapping[str, StoredAnswer]) -> Item:
+    """The item as it is asked now: only the choices whose condition holds (cascades).
+
+    Numbers, names and buttons then all refer to what the person sees, so "2" is the
+    second choice shown, never a hidden one.
+    """
+    if not item.filters_choices:
+        return item
+    values = counted_values(answers)
+    shown = tuple(c for c in item.choices if c.relevant is None or c.relevant.evaluate(values))
+    return replace(item, choices=shown)
+
+
+def has_answer(item: Item, answers: Mapping[str, StoredAnswer]) -> bool:
+    """An answer is stored and still possible: a cascade's earlier answer may have changed
+    so that the chosen choice is no longer offered, and then the item is asked again."""
+    stored = answers.get(item.id)
+    if stored is None:
+        return False
+    if not item.filters_choices or stored.state is not AnswerState.ANSWERED:
+        return True
+    chosen = stored.value if isinstance(stored.value, list) else [stored.value]
+    shown = {c.id for c in offered(item, answers).choices}
+    return all(choice in shown for choice in chosen)
 
 
 def reconcile_relevance(
@@ -83,16 +111,22 @@ def next_item(q: Questionnaire, run: RunState, after: int) -> Item | None:
     """The first relevant item after position `after` that still needs an answer (or a note)."""
     values: dict[str, AnswerValue] | None = None  # worked out when a condition needs them
     for item in q.items[after + 1 :]:
-        if item.id in run.answers:
+        if item.id in run.answers and not _stale(item, run):
             continue
         if item.relevant is not None:
             if values is None:
                 values = counted_values(run.answers)
             if not item.relevant.evaluate(values):
                 continue
+        if item.filters_choices and not offered(item, run.answers).choices:
+            continue  # a cascade that leaves nothing to choose asks nothing
         if item.is_question or not _answered_beyond(q, run, item):
             return item
     return None
+
+
+def _stale(item: Item, run: RunState) -> bool:
+    return item.filters_choices and not has_answer(item, run.answers)
 
 
 def _answered_beyond(q: Questionnaire, run: RunState, note: Item) -> bool:

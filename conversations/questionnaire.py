@@ -13,6 +13,8 @@ from enum import StrEnum
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from conversations.run import AnswerValue
+
 if TYPE_CHECKING:
     from conversations.conditions import Condition
 
@@ -90,6 +92,8 @@ class Choice:
     """Choosing it asks a follow-up "please specify" free-text question."""
     exclusive: bool = False
     """In a multi-choice item, cannot be combined with other choices (e.g. "None")."""
+    relevant: Condition | None = None
+    """Offered only when true: cascades (XLSForm `choice_filter`), e.g. `province = 'qc'`."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,11 @@ class Item:
     relevant: Condition | None = None
     constraint: Condition | None = None
     constraint_message: Localized | None = None
+    required_message: Localized | None = None
+    """Said instead of the generic re-prompt when a required item is left without an answer."""
+    default: AnswerValue = None
+    """A suggested answer, stored form (choice id(s), number, true/false, ISO date, text):
+    marked when asking and accepted with `keep`, `ok` or the Keep button."""
     choices: tuple[Choice, ...] = ()
     min_selections: int | None = None
     max_selections: int | None = None
@@ -134,6 +143,11 @@ class Item:
 
     def choice(self, choice_id: str) -> Choice | None:
         return next((c for c in self.choices if c.id == choice_id), None)
+
+    @property
+    def filters_choices(self) -> bool:
+        """Some choices are only offered under a condition (a cascade)."""
+        return any(c.relevant is not None for c in self.choices)
 
 
 @dataclass(frozen=True)

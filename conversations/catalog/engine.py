@@ -31,6 +31,9 @@ EN: dict[str, str] = {
     "run.skipped": "Skipped",
     "run.prefer_not": "Prefer not to say",
     "run.current_answer": "Your current answer: {display}. Reply to change it, or type next to keep it.",
+    "run.default_hint": "Suggested answer: {display}. Type keep (or press Keep) to accept it, or answer as usual. {hint}",
+    "run.default_option": "★ {label}",
+    "run.keep_default": "Keep: {display}",
     "run.done": "Done",
     "run.back": "Back",
     "run.yes": "Yes",
@@ -89,6 +92,12 @@ FR: dict[str, str] = {
         "Votre réponse actuelle : {display}. Répondez pour la changer, ou tapez suivant pour "
         "la garder."
     ),
+    "run.default_hint": (
+        "Réponse suggérée : {display}. Tapez garder (ou appuyez sur Garder) pour l’accepter, "
+        "ou répondez comme d’habitude. {hint}"
+    ),
+    "run.default_option": "★ {label}",
+    "run.keep_default": "Garder : {display}",
     "run.done": "Terminé",
     "run.back": "Retour",
     "run.yes": "Oui",

@@ -92,8 +92,42 @@ def test_base_is_valid() -> None:
             "        label: {en: Q2, fr: Q2}\n",
             "        label: {en: Q2, fr: Q2}\n        lable: x\n",
             "form.yaml:20: sections[0].items[1].lable: unknown field 'lable' (expected one of: "
-            "allow_skip, constraint, constraint_message, help, id, kind, label, max, min, "
-            "quotable, relevant, required, segment, type, unit)",
+            "allow_skip, constraint, constraint_message, default, help, id, kind, label, max, "
+            "min, quotable, relevant, required, required_message, segment, type, unit)",
+        ),
+        (
+            "        label: {en: Q1, fr: Q1}\n",
+            "        label: {en: Q1, fr: Q1}\n        default: c\n",
+            "form.yaml:14: sections[0].items[0].default: 'c' is not a choice id (a, b)",
+        ),
+        (
+            "        label: {en: Q2, fr: Q2}\n",
+            "        label: {en: Q2, fr: Q2}\n        default: many\n",
+            "form.yaml:20: sections[0].items[1].default: must be a number, not 'many'",
+        ),
+        (
+            "        label: {en: Q2, fr: Q2}\n",
+            "        label: {en: Q2, fr: Q2}\n        max: 10\n        default: 20\n",
+            "form.yaml:21: sections[0].items[1].default: 20 is not an answer this item accepts: "
+            "20 is outside the accepted range. Reply with a whole number up to 10.",
+        ),
+        (
+            "        label: {en: Q2, fr: Q2}\n",
+            "        label: {en: Q2, fr: Q2}\n        constraint: '. > 5'\n        default: 3\n",
+            "form.yaml:21: sections[0].items[1].default: 3 does not meet the item's constraint "
+            "(. > 5)",
+        ),
+        (
+            "          - {id: b, label: {en: B, fr: B}}",
+            "          - {id: b, label: {en: B, fr: B}, relevant: 'q2 > 3'}",
+            "form.yaml:16: sections[0].items[0].choices[1].relevant: refers to 'q2', which is "
+            "not an earlier item",
+        ),
+        (
+            "        label: {en: Q2, fr: Q2}\n",
+            "        label: {en: Q2, fr: Q2}\n        required_message: {fr: SVP}\n",
+            "form.yaml:20: sections[0].items[1].required_message: missing the default "
+            "language 'en'",
         ),
         (
             "        label: {en: Q2, fr: Q2}\n",
