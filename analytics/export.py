@@ -248,29 +248,44 @@ def _long(
     )
     position = items["position"].fillna(10**6).to_numpy()
     order = _long_order(answers, people, person, position)
-    answered = (answers["state"] == "answered").to_numpy()[order]
-    rows = person[order]
+    columns = _person_columns(people, person[order])
+    columns["questionnaire"] = _constant(questionnaire, len(order))
+    columns |= _answer_columns(answers.take(order), runs, items.take(order))
+    return pd.DataFrame(columns, copy=False)
+
+
+def _person_columns(people: pd.DataFrame, rows: np.ndarray) -> dict[str, Any]:
+    """Who answered each row (`rows`: positions in `people`)."""
     columns: dict[str, Any] = {"respondent": _respondents(people, rows)}
     for column in ("name", "organisation", "organisation_type", "region"):
         if column in people:
             columns[column] = people[column].take(rows).array
-    columns["questionnaire"] = _constant(questionnaire, len(order))
-    for column in ("questionnaire_version", "wave"):
-        columns[column] = answers[column].take(order).array
+    return columns
+
+
+def _answer_columns(
+    answers: pd.DataFrame, runs: pd.DataFrame, items: pd.DataFrame
+) -> dict[str, Any]:
+    """The run, item and answer columns of `answers` (in export order), with their `items`
+    rows (section, type) alongside."""
+    answered = (answers["state"] == "answered").to_numpy()
     status = pd.Series(runs["status"].array, index=runs["run_id"].to_numpy())
-    columns["run_status"] = status.reindex(answers["run_id"].to_numpy()[order]).array
-    columns["item_id"] = answers["item_id"].take(order).array
-    for column in ("section_id", "item_type"):
-        columns[column] = pd.Categorical(items[column].fillna("").to_numpy()[order])
-    columns["state"] = answers["state"].take(order).array
-    codes = map_distinct(_code, answers["value"].to_numpy(dtype=object)[order])
+    codes = map_distinct(_code, answers["value"].to_numpy(dtype=object))
     codes[~answered] = ""
-    columns["value"] = codes
-    for column in ("display", "other_text"):
-        columns[column] = _blank_unless(answers[column].take(order), answered)
-    columns["language"] = answers["language"].take(order).array
-    columns["answered_at"] = _utc_text(answers["answered_at"].take(order))
-    return pd.DataFrame(columns, copy=False)
+    return {
+        "questionnaire_version": answers["questionnaire_version"].array,
+        "wave": answers["wave"].array,
+        "run_status": status.reindex(answers["run_id"].to_numpy()).array,
+        "item_id": answers["item_id"].array,
+        "section_id": pd.Categorical(items["section_id"].fillna("").to_numpy()),
+        "item_type": pd.Categorical(items["item_type"].fillna("").to_numpy()),
+        "state": answers["state"].array,
+        "value": codes,
+        "display": _blank_unless(answers["display"], answered),
+        "other_text": _blank_unless(answers["other_text"], answered),
+        "language": answers["language"].array,
+        "answered_at": _utc_text(answers["answered_at"]).array,
+    }
 
 
 def _long_order(
