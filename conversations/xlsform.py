@@ -7,8 +7,8 @@ same `Questionnaire`. Errors name the sheet, the row and the column:
 `form.xlsx: survey row 14: relevant: function 'pulldata' is not supported`.
 
 Parley needs a few things ODK forms do not have; they are extra columns of the
-`settings` sheet (consent, consent_version, closing, estimated_minutes, nudge_after_days,
-nudge_max_count) and of the `survey` and `choices` sheets (see docs/xlsform.md).
+`settings` sheet (consent, consent_version, closing, on_withdraw, estimated_minutes,
+nudge_after_days, nudge_max_count) and of the `survey` and `choices` sheets (see docs/xlsform.md).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ _TRANSLATABLE: Final = frozenset(
 _SETTINGS: Final = frozenset(
     {
         "form_title", "form_id", "version", "default_language", "consent", "consent_version",
-        "closing", "estimated_minutes", "nudge_after_days", "nudge_max_count",
+        "closing", "estimated_minutes", "nudge_after_days", "nudge_max_count", "on_withdraw",
     }
 )  # fmt: skip
 _CHOICE_COLUMNS: Final = frozenset({"list_name", "name", "label", "other", "exclusive"})
@@ -52,7 +52,7 @@ _CHOICE_MEDIA: Final = frozenset({"image", "big-image", "audio", "video", "media
 _ALIASES: Final = {"list name": "list_name", "value": "name"}
 _ORDER: Final = (
     "spec_version", "id", "version", "title", "languages", "default_language",
-    "estimated_minutes", "consent", "closing", "nudges", "sections",
+    "estimated_minutes", "consent", "on_withdraw", "closing", "nudges", "sections",
 )  # fmt: skip
 """The order of a hand-written questionnaire file, so an imported YAML reads the same."""
 
@@ -170,6 +170,9 @@ class _Translator:
         self.place_settings(row, ("languages", "default_language"))
         self.whole(definition, row, "estimated_minutes", "estimated_minutes")
         self.consent(definition, columns, row, language)
+        if row.get("on_withdraw"):
+            definition["on_withdraw"] = row.get("on_withdraw")
+            self.place_settings(row, ("on_withdraw", "on_withdraw"))
         self.nudges(definition, row)
         definition["sections"] = form.sections
         return definition

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from conversations.xlsform_choice_filter import filter_choices
 from conversations.xlsform_conditions import Kind, range_bounds, render, translate
 from conversations.xlsform_expressions import (
     And,
@@ -47,9 +48,15 @@ _SIMPLE_TYPES: Final = frozenset(
     {"integer", "decimal", "range", "text", "date", "note", "acknowledge"}
 )
 _FLAGS: Final = ("quotable", "segment", "allow_skip")
-_TEXTS: Final = (("help", "hint"), ("constraint_message", "constraint_message"))
+_TEXTS: Final = (
+    ("help", "hint"),
+    ("constraint_message", "constraint_message"),
+    ("required_message", "required_message"),
+)
 _TYPE_TEXTS: Final = ("unit", "min_label", "max_label")
 _REFERENCE: Final = re.compile(r"\$\{[^}]*\}")
+_DYNAMIC: Final = re.compile(r"\$\{|^[A-Za-z][\w-]*\(.*\)$")
+"""`${q}` or `today()`: a default computed from other answers or the clock."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +118,7 @@ class ItemBuilder:
         self.set_condition(built, "relevant", combine(group_relevant, relevant), item)
         own = self.expression(item, "constraint", kind)
         self.constraint(item, built, kind, combine(constraint, own))
+        self.default(item, built, kind)
         self.unsupported(item)
         self.kinds[name] = kind
         return built
@@ -156,6 +164,12 @@ class ItemBuilder:
             raise XlsformError(item.place("type"), reason)
         names = [choice["id"] for _, choice in entries]
         appearance = self.appearance(item)
+        plain = not (
+            word == "select_one" and (sorted(names) == ["no", "yes"] or "likert" in appearance)
+        )
+        if item.get("choice_filter") and not plain:
+            reason = "choice_filter is not supported on a yes/no or likert list"
+            raise XlsformError(item.place("choice_filter"), reason)
         if word == "select_one" and sorted(names) == ["no", "yes"]:
             built.definition["type"] = "yes_no"
             return "yes_no"
@@ -167,7 +181,19 @@ class ItemBuilder:
         for index, (row, _) in enumerate(entries):
             built.places[f".choices[{index}]"] = Place("choices", row.number, "name")
             built.places[f".choices[{index}].label"] = Place("choices", row.number, "label")
+        if item.get("choice_filter"):
+            self.choice_filter(item, built, entries)
         return "choice" if word == "select_one" else "multi"
+
+    def choice_filter(
+        self, item: ItemRow, built: Built, entries: list[tuple[Row, dict[str, Any]]]
+    ) -> None:
+        """A cascade: each choice offered only when its filter column matches the answer."""
+        place = item.place("choice_filter")
+        filtered = filter_choices(item.get("choice_filter"), place, entries, self.kinds)
+        built.definition["choices"] = [choice for choice, _ in filtered]
+        for index, (_, cell) in enumerate(filtered):
+            built.places[f".choices[{index}].relevant"] = cell
 
     def likert(
         self, item: ItemRow, built: Built, entries: list[tuple[Row, dict[str, Any]]]
@@ -288,14 +314,25 @@ class ItemBuilder:
             built.places[f".{key}"] = item.place("constraint")
         self.set_condition(built, "constraint", expr, item)
 
+    def default(self, item: ItemRow, built: Built, kind: Kind) -> None:
+        """The `default` cell in the item's stored form (the loader checks it is possible)."""
+        text = item.get("default")
+        if not text:
+            return
+        if _DYNAMIC.search(text):
+            reason = "a default computed from answers or functions is not supported"
+            raise XlsformError(item.place("default"), reason)
+        built.definition["default"] = _default_value(item, text, kind, built.definition)
+        built.places[".default"] = item.place("default")
+
     def unsupported(self, item: ItemRow) -> None:
         self.appearance(item)
         if item.get("parameters") and item.words[0] != "range":
             reason = f"parameters are not supported for type '{item.words[0]}'"
             raise XlsformError(item.place("parameters"), reason)
-        for column in ("default", "choice_filter", "required_message"):
-            if item.get(column):
-                raise XlsformError(item.place(column), f"column '{column}' is not supported")
+        if item.get("choice_filter") and item.words[0] not in ("select_one", "select_multiple"):
+            reason = "choice_filter applies to select_one and select_multiple only"
+            raise XlsformError(item.place("choice_filter"), reason)
 
 
 def _range_parameters(item: ItemRow) -> tuple[int, int]:
@@ -316,6 +353,25 @@ def _range_parameters(item: ItemRow) -> tuple[int, int]:
     if end <= start:
         raise XlsformError(item.place("parameters"), "end must be greater than start")
     return start, end
+
+
+def _default_value(item: ItemRow, text: str, kind: Kind, definition: dict[str, Any]) -> Any:
+    """`yes` → true, `a c` → [a, c] (a select_multiple's names), `12` → 12, dates as written."""
+    if kind == "multi":
+        return text.split()
+    if kind == "yes_no":
+        value = flag(text)
+        if value is None:
+            raise XlsformError(item.place("default"), f"'{text}' is not yes or no")
+        return value
+    if kind in ("number", "scale"):
+        try:
+            number = float(text)
+        except ValueError:
+            raise XlsformError(item.place("default"), f"'{text}' is not a number") from None
+        whole = kind == "scale" or definition.get("kind") == "integer" or number.is_integer()
+        return int(number) if whole and number.is_integer() else number
+    return text
 
 
 def _whole(item: ItemRow, column: str) -> int:

@@ -24,12 +24,15 @@ from conversations.questionnaire import (  # noqa: E402
     ItemType,
     Localized,
     Questionnaire,
+    WithdrawMode,
 )
 
 LANGUAGE_NAMES = {"en": "English", "fr": "French"}
-TEXT_COLUMNS = ("label", "hint", "constraint_message", "unit", "min_label", "max_label")
+TEXT_COLUMNS = (
+    "label", "hint", "constraint_message", "required_message", "unit", "min_label", "max_label",
+)  # fmt: skip
 SURVEY_PLAIN = ("type", "name", "required", "relevant", "constraint", "appearance")
-SURVEY_EXTRA = ("parameters", "quotable", "segment", "allow_skip", "max_length")
+SURVEY_EXTRA = ("parameters", "quotable", "segment", "allow_skip", "max_length", "default")
 YES_NO_LIST = "yes_no"
 
 
@@ -137,6 +140,7 @@ def item_row(item: Item, q: Questionnaire) -> dict[str, str]:
     row = {"name": item.id, "type": item_type(item)}
     row |= texts(item.label, "label", q.languages) | texts(item.help, "hint", q.languages)
     row |= texts(item.constraint_message, "constraint_message", q.languages)
+    row |= texts(item.required_message, "required_message", q.languages)
     row |= texts(item.unit, "unit", q.languages)
     row |= texts(item.min_label, "min_label", q.languages)
     row |= texts(item.max_label, "max_label", q.languages)
@@ -153,7 +157,20 @@ def item_row(item: Item, q: Questionnaire) -> dict[str, str]:
             row[flag] = "yes"
     if item.type is ItemType.TEXT and item.max_length != 2000:
         row["max_length"] = str(item.max_length)
+    if item.default is not None:
+        row["default"] = default_cell(item.default)
+    if any(choice.relevant is not None for choice in item.choices):
+        raise SystemExit(f"{item.id}: choice conditions are not converted to choice_filter")
     return row
+
+
+def default_cell(value: object) -> str:
+    """A default as XLSForm writes it: yes/no, names separated by spaces, numbers, text."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return " ".join(value)
+    return _number(value) if isinstance(value, int | float) else str(value)
 
 
 def item_type(item: Item) -> str:
@@ -200,6 +217,8 @@ def settings_row(q: Questionnaire) -> dict[str, str]:
     }
     if q.estimated_minutes is not None:
         row["estimated_minutes"] = str(q.estimated_minutes)
+    if q.on_withdraw is not WithdrawMode.DELETE:
+        row["on_withdraw"] = q.on_withdraw.value
     return row
 
 

@@ -159,7 +159,7 @@ def parse_callback(data: str) -> Input | None:
         return Toggle(item_id, value)
     if kind == "s":
         return Submit(item_id)
-    if kind == "c" and value in (CommandName.SKIP, CommandName.BACK):
+    if kind == "c" and value in (CommandName.SKIP, CommandName.BACK, CommandName.NEXT):
         return Command(CommandName(value), item_id=item_id)
     if kind == "c" and value == CommandName.RESUME:
         return Begin()  # a reminder's Continue button: like reopening the conversation

@@ -121,6 +121,7 @@ def test_edited_messages_and_bots_are_ignored() -> None:
         ("s|datasets|", Submit("datasets")),
         ("c|budget|skip", Command(CommandName.SKIP, item_id="budget")),
         ("c|budget|back", Command(CommandName.BACK, item_id="budget")),
+        ("c|budget|next", Command(CommandName.NEXT, item_id="budget")),  # Keep: the default
         ("c|budget|stop", None),
         ("x|y|z", None),
         ("garbage", None),

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from conversations.loading import LoadedQuestionnaire, load_questionnaire_file
-from conversations.questionnaire import ItemType, NumberKind, Questionnaire
+from conversations.questionnaire import ItemType, NumberKind, Questionnaire, WithdrawMode
 from conversations.run import AnswerState, RunStatus
 from tests.forms.workbooks import SETTINGS, Rows, answer, write_form
 
@@ -131,6 +131,33 @@ def _french_default(q: Questionnaire) -> None:
 
 def _display_only(q: Questionnaire) -> None:
     assert [i.id for i in q.items] == ["org", "size"]
+
+
+def _cascade(q: Questionnaire) -> None:
+    relevant = [str(c.relevant) for c in q.item("city").choices]
+    assert relevant == ["province = 'qc'", "province = 'qc'", "province = 'on'", "province = 'on'"]
+    offices = [str(c.relevant) for c in q.item("office").choices]
+    assert offices == ["selected(regions, 'north')", "selected(regions, 'south')"]
+    assert all(c.relevant is None for c in q.item("province").choices)
+
+
+def _defaults(q: Questionnaire) -> None:
+    defaults = {item.id: item.default for item in q.items}
+    assert defaults == {
+        "org": "gov", "staff": 12, "member": True, "ds": ["a", "c"], "note": "None",
+        "since": "2026-01-01", "sat": 3, "fte": 2.5,
+    }  # fmt: skip
+
+
+def _required_message(q: Questionnaire) -> None:
+    message = q.item("why").required_message
+    assert message is not None
+    assert (message.get("en"), message.get("fr")) == ("Tell us why, please", "Dites-nous pourquoi")
+    assert q.item("size").required_message is None
+
+
+def _consent_settings(q: Questionnaire) -> None:
+    assert (q.consent_version, q.on_withdraw) == ("3", WithdrawMode.KEEP_ANONYMOUS)
 
 
 YN: Rows = [["list_name", "name", EN, FR], ["yn", "yes", "Yes", "Oui"], ["yn", "no", "No", "Non"]]
@@ -384,6 +411,102 @@ CORPUS = [
 ]
 
 
+CASCADE_CHOICES: Rows = [
+    ["list_name", "name", EN, "province", "region"],
+    ["provinces", "qc", "Quebec", "", ""],
+    ["provinces", "on", "Ontario", "", ""],
+    ["cities", "mtl", "Montreal", "qc", ""],
+    ["cities", "qcc", "Quebec City", "qc", ""],
+    ["cities", "tor", "Toronto", "on", ""],
+    ["cities", "ott", "Ottawa", "on", ""],
+    ["regions", "north", "North", "", ""],
+    ["regions", "south", "South", "", ""],
+    ["offices", "n1", "North office", "", "north"],
+    ["offices", "s1", "South office", "", "south"],
+]
+
+DEFAULT_ANSWERS = {
+    "org": "gov", "staff": 12, "member": True, "ds": ["a", "c"], "note": "ok",
+    "since": "2026-01-01", "sat": 5, "fte": 4,
+}  # fmt: skip
+"""The defaults form's answers: defaults accepted, except `note` ("ok" is text) and two typed."""
+
+CORPUS += [
+    Form(
+        "cascade",
+        [
+            ["type", "name", EN, "choice_filter", "required"],
+            ["select_one provinces", "province", "Province?", "", "yes"],
+            ["select_one cities", "city", "City?", "province = ${province}", "yes"],
+            ["select_multiple regions", "regions", "Regions?", "", "yes"],
+            ["select_one offices", "office", "Office?", "selected(${regions}, region)", "yes"],
+        ],
+        CASCADE_CHOICES,
+        # "2" is the second city *shown* (Ottawa), "1" the only office left (South office)
+        ["I agree", "Ontario", "2", "south", "1"],
+        {"province": "on", "city": "ott", "regions": ["south"], "office": "s1"},
+        _cascade,
+    ),
+    Form(
+        "defaults",
+        [
+            ["type", "name", EN, "default", "required", "parameters"],
+            ["select_one org", "org", "Type?", "gov", "yes", ""],
+            ["integer", "staff", "Staff?", "12", "yes", ""],
+            ["select_one yn", "member", "Member?", "yes", "yes", ""],
+            ["select_multiple ds", "ds", "Data?", "a c", "yes", ""],
+            ["text", "note", "Notes?", "None", "yes", ""],
+            ["date", "since", "Since?", "2026-01-01", "yes", ""],
+            ["range", "sat", "Satisfied?", "3", "yes", "start=1 end=5"],
+            ["decimal", "fte", "FTE?", "2.5", "yes", ""],
+        ],
+        [
+            *YN,
+            ["org", "np", "Non-profit", "OBNL"],
+            ["org", "gov", "Government", "Gouvernement"],
+            ["ds", "a", "A", "A"],
+            ["ds", "b", "B", "B"],
+            ["ds", "c", "C", "C"],
+        ],
+        # ok, keep and next accept a default; "ok" on a text item is an answer like any
+        ["I agree", "ok", "keep", "OK", "ok", "ok", "next", "5", "4"],
+        DEFAULT_ANSWERS,
+        _defaults,
+    ),
+    Form(
+        "required_message",
+        [
+            [
+                "type",
+                "name",
+                EN,
+                "required",
+                "required_message::English (en)",
+                "required_message::French (fr)",
+            ],
+            ["text", "why", "Why?", "yes", "Tell us why, please", "Dites-nous pourquoi"],
+            ["integer", "size", "Size?", "yes", "", ""],
+        ],
+        None,
+        ["I agree", "skip", "next", "Because", "skip", "4"],
+        {"why": "Because", "size": 4},
+        _required_message,
+    ),
+    Form(
+        "consent_settings",
+        [["type", "name", EN, "required"], ["text", "why", "Why?", "yes"]],
+        None,
+        ["I agree", "Because"],
+        {"why": "Because"},
+        _consent_settings,
+        settings=[
+            [*SETTINGS[0], "consent_version", "on_withdraw"],
+            [*SETTINGS[1], 3, "keep_anonymous"],
+        ],
+    ),
+]
+
+
 def load(form: Form, tmp_path: Path) -> LoadedQuestionnaire:
     path = write_form(tmp_path / "corpus.xlsx", form.survey, form.choices, form.settings)
     return load_questionnaire_file(path)
@@ -420,5 +543,9 @@ def test_the_corpus_covers_every_supported_type_and_column() -> None:
     assert {
         "type", "name", "label", "hint", "required", "relevant", "constraint",
         "constraint_message", "appearance", "parameters", "quotable", "segment",
-        "allow_skip", "max_length", "unit", "min_label", "max_label",
+        "allow_skip", "max_length", "unit", "min_label", "max_label", "default",
+        "choice_filter", "required_message",
     } <= headers  # fmt: skip
+    settings = {str(h).split("::")[0] for form in CORPUS for h in (form.settings or [[]])[0]}
+    assert {"form_id", "version", "form_title", "consent", "closing", "default_language",
+            "consent_version", "on_withdraw"} <= settings  # fmt: skip

@@ -109,12 +109,17 @@ def test_unsupported_features_are_refused_with_the_exact_line(
     assert errors_of(path) == [expected]
 
 
+DYNAMIC = "a default computed from answers or functions is not supported"
+FILTER_ON_SELECTS = "choice_filter applies to select_one and select_multiple only"
+
+
 @pytest.mark.parametrize(
     ("column", "value", "expected"),
     [
         ("calculation", "${b} * 2", "calculation: column 'calculation' is not supported"),
-        ("default", "5", "default: column 'default' is not supported"),
-        ("choice_filter", "x=${a}", "choice_filter: column 'choice_filter' is not supported"),
+        ("default", "${b}", f"default: {DYNAMIC}"),
+        ("default", "today()", f"default: {DYNAMIC}"),
+        ("choice_filter", "x=${a}", f"choice_filter: {FILTER_ON_SELECTS}"),
         ("appearance", "signature", "appearance: appearance 'signature' is not supported"),
         ("image", "map.png", "image: column 'image' is not supported"),
     ],
