@@ -100,8 +100,7 @@ REFUSED = [
     (
         {"cell_5_choice_filter": "province = ${province}"},
         None,
-        "survey row 5: choice_filter: choice_filter applies to select_one and select_multiple "
-        "only",
+        "survey row 5: choice_filter: choice_filter applies to select_one and select_multiple only",
     ),
     ({"cell_2_default": "on"}, None, "survey row 2: default: 'on' is not a choice id (qc, bc)"),
     ({"cell_4_default": "maybe"}, None, "survey row 4: default: 'maybe' is not yes or no"),
