@@ -215,6 +215,14 @@ def test_a_required_item_left_unanswered_gets_its_own_message(
     assert steps[-1].run.answers.keys() == steps[-2].run.answers.keys()
 
 
+def test_done_with_nothing_ticked_says_the_required_message(q: Questionnaire) -> None:
+    untick = [Toggle("tools", "sheet"), Toggle("tools", "db")]
+    steps = play(q, [*TO_STAFF, "ok", *untick, Submit("tools")])
+    assert asked(steps[-2]).selected == ()
+    assert said(steps[-1]) == ["Pick at least one tool."]
+    assert "tools" not in steps[-1].run.answers
+
+
 def test_without_a_required_message_the_generic_one_is_said(q: Questionnaire) -> None:
     steps = play(q, [*TO_STAFF, "skip"])
     assert said(steps[-1]) == ["This question needs an answer."]

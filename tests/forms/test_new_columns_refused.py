@@ -156,3 +156,15 @@ def test_rank_is_still_refused(tmp_path: Path) -> None:
     rows = [*survey(), ["rank provinces", "order", "Order?", "", "", "yes"]]
     path = write_form(tmp_path / "form.xlsx", rows, CHOICES)
     assert errors_of(path) == ["form.xlsx: survey row 7: type: type 'rank' is not supported"]
+
+
+def test_a_required_message_on_an_optional_question_is_a_warning(tmp_path: Path) -> None:
+    rows = [[*HEADER, "required_message"], *[[*r, ""] for r in survey()[1:]]]
+    rows[4][-2:] = ["", "Staff, please"]  # staff: not required, yet a required_message
+    path = write_form(tmp_path / "form.xlsx", rows, CHOICES)
+    warnings = [
+        str(w).replace(str(tmp_path) + "/", "") for w in load_questionnaire_file(path).warnings
+    ]
+    assert [w for w in warnings if "missing translation" not in w] == [
+        "form.xlsx: survey row 5: required_message: never said: the item is not required"
+    ]
