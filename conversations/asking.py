@@ -6,7 +6,7 @@ from conversations.answers import Accepted, accepted_hint
 from conversations.catalog import translate
 from conversations.defaults import offered_default
 from conversations.messages import Ask, AskStyle, Option
-from conversations.navigation import has_answer, offered, previous_item, progress
+from conversations.navigation import has_answer, previous_item, progress
 from conversations.questionnaire import Item, ItemType, Questionnaire
 from conversations.run import AnswerState, RunState
 
@@ -37,9 +37,12 @@ def ask_consent(q: Questionnaire, language: str) -> Ask:
 
 
 def ask_item(q: Questionnaire, run: RunState, item: Item, *, refresh: bool = False) -> Ask:
-    """The question as it stands: choices a cascade allows, any current answer or default."""
+    """The question as it stands, with any current answer or default.
+
+    `item` is as the engine offers it (`navigation.offered`: the choices a cascade allows);
+    a preview passes the whole item.
+    """
     language = run.language
-    item = offered(item, run.answers)
     current = _current(run, item)
     default = offered_default(item, run)
     hint = accepted_hint(item, language)

@@ -323,7 +323,8 @@ def _advance(
             messages.extend(_section_intro(q, run, item.section_id))
             previous_section = item.section_id
         if item.is_question:
-            ticks = preselected(offered(item, run.answers), run)
+            item = offered(item, run.answers)
+            ticks = preselected(item, run)
             run = replace(run, cursor=item.id, awaiting=Awaiting.ANSWER, selection=ticks)
             messages.append(ask_item(q, run, item))
             return Step(run, tuple(messages), recorded)
@@ -414,7 +415,7 @@ def _back(q: Questionnaire, run: RunState, item: Item) -> Step:
     moved = replace(
         run, cursor=previous.id, awaiting=Awaiting.ANSWER, selection=_ticks(run, previous)
     )
-    return Step(moved, (ask_item(q, moved, previous),))
+    return Step(moved, (ask_item(q, moved, offered(previous, moved.answers)),))
 
 
 def _ticks(run: RunState, item: Item) -> tuple[str, ...]:
@@ -470,7 +471,7 @@ def _change_language(q: Questionnaire, run: RunState, language: str) -> Step:
     if switched.status is RunStatus.CONSENTING or switched.status is RunStatus.INVITED:
         return Step(switched, (said, ask_consent(q, wanted)))
     if switched.status is RunStatus.IN_PROGRESS and switched.cursor is not None:
-        return Step(switched, (said, _question_for(q, switched, q.item(switched.cursor))))
+        return Step(switched, (said, _question_for(q, switched, _current_item(q, switched))))
     return Step(switched, (said,))
 
 

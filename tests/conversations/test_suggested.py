@@ -174,6 +174,13 @@ def test_a_cascade_offers_and_numbers_only_the_matching_choices(q: Questionnaire
     assert values(steps[-1].run)["city"] == "ott"
 
 
+@pytest.mark.parametrize("then", ["language fr", "pause", "help"])
+def test_the_cascade_holds_when_the_question_is_asked_again(q: Questionnaire, then: str) -> None:
+    steps = play(q, ["I agree", "Ontario", then, "continue"])
+    asks = [m for s in steps[2:] for m in s.messages if isinstance(m, Ask)]
+    assert asks and all([o.value for o in ask.options] == ["tor", "ott"] for ask in asks)
+
+
 def test_a_hidden_choice_cannot_be_picked_with_a_button(q: Questionnaire) -> None:
     steps = play(q, ["I agree", "Ontario", Pick("city", "mtl"), Pick("city", "tor")])
     assert "city" not in steps[-2].run.answers
