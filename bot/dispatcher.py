@@ -99,6 +99,10 @@ class Dispatcher:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parley-outbox")
         self.max_groups = max_groups
         self._busy: set[tuple[str, str]] = set()
+        self._waiting_for_free: set[tuple[str, str]] = set()
+        """Chats with due rows left out while busy: freeing one calls for another look."""
+        self._retries_possible = True
+        """Whether rows may be waiting for a retry (see `_waiting_for_retry`)."""
         self._to_record: list[tuple[list[_Outcome], asyncio.Future[list[int]]]] = []
         self._recorder: asyncio.Task[None] | None = None
         self._in_flight: set[int] = set()
@@ -155,7 +159,13 @@ class Dispatcher:
         loop = asyncio.get_running_loop()
         rows = await loop.run_in_executor(self._executor, self._due, frozenset(self._in_flight))
         groups = [list(g) for _, g in groupby(rows, key=lambda d: (d.row.channel, d.row.address))]
-        return [g for g in groups if (g[0].row.channel, g[0].row.address) not in self._busy]
+        free = [g for g in groups if (g[0].row.channel, g[0].row.address) not in self._busy]
+        self._waiting_for_free |= {(g[0].row.channel, g[0].row.address) for g in groups} - {
+            (g[0].row.channel, g[0].row.address) for g in free
+        }
+        if len(rows) >= self.batch_size:  # there may be more than one query's worth
+            self._waiting_for_free |= self._busy
+        return free
 
     async def _run_group(self, group: list[_Due]) -> int:
         """Send one address's rows in order, each recorded as soon as it was sent.
@@ -177,7 +187,9 @@ class Dispatcher:
         finally:
             self._busy.discard(key)
             self._in_flight.difference_update(ids)
-            self._wake.set()
+            if key in self._waiting_for_free:  # rows were left for when this chat is free
+                self._waiting_for_free.discard(key)
+                self._wake.set()
 
     async def _record_together(self, outcomes: list[_Outcome]) -> list[int]:
         """Record these outcomes in the next shared transaction (group commit for sends):
@@ -206,7 +218,7 @@ class Dispatcher:
         with UnitOfWork(self._reader) as uow:
             now = self.clock()
             rows = due_messages(uow.session, now, self.batch_size, exclude=sending)
-            waiting = repository.waiting_for_retry(uow.session, now)
+            waiting = self._waiting_for_retry(uow.session, now)
             rows = [r for r in rows if r.id < waiting.get((r.channel, r.address), r.id + 1)]
             rows.sort(key=lambda r: (r.channel, r.address, r.id))
             messages = [message_from_dict(row.payload) for row in rows]
@@ -220,6 +232,16 @@ class Dispatcher:
                 _Due(row, message, targets.get(places[row.id]) if row.id in places else None)
                 for row, message in zip(rows, messages, strict=True)
             ]
+
+    def _waiting_for_retry(self, session: Session, now: datetime) -> dict[tuple[str, str], int]:
+        """`repository.waiting_for_retry`, asked only while retries may be waiting: this
+        dispatcher records every retry itself (on this same thread), so once the answer
+        is "none", it stays none until it records another. One query less per wake-up."""
+        if not self._retries_possible:
+            return {}
+        waiting = repository.waiting_for_retry(session, now)
+        self._retries_possible = bool(waiting)
+        return waiting
 
     async def _send_in_order(self, group: list[_Due]) -> list[asyncio.Task[list[int]]]:
         """One address's messages, in order; the first failure holds back the rest. Each
@@ -287,6 +309,7 @@ class Dispatcher:
         delay = self.retry.delay(outcome.attempts, error.retry_after)
         log.info("outbox row %s will be retried in %.1fs: %s", row.id, delay, error)
         repository.mark_retry(session, row.id, str(error), now + timedelta(seconds=delay))
+        self._retries_possible = True
         return False
 
     @staticmethod
