@@ -242,7 +242,11 @@ class Handler:
             return None, "enrollment.invitation_only"
         language = self.book.current.language_or_default(event.language)
         stakeholder = repository.create_stakeholder(
-            session, name=event.display_name or event.sender, language=language, now=now
+            session,
+            name=event.display_name or event.sender,
+            language=language,
+            time_zone=time_zones.known_zone(event.time_zone),
+            now=now,
         )
         repository.link_identity(
             session, stakeholder.id, event.platform, event.sender, event.display_name, now=now
@@ -472,6 +476,7 @@ class _Together:
                 platform=event.platform,
                 external_id=event.sender,
                 display_name=event.display_name,
+                time_zone=time_zones.known_zone(event.time_zone),
                 now=now,
             )
             self.enrolled[(event.platform, event.sender)] = stakeholder_id

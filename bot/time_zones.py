@@ -74,6 +74,16 @@ def is_known(person: Stakeholder) -> bool:
     return person.time_zone.strip() not in _PLACEHOLDERS
 
 
+def known_zone(name: str | None) -> str:
+    """A platform profile's zone if it is a real IANA name, else "UTC" (unknown: asked)."""
+    if not name or name == "UTC":
+        return "UTC"
+    try:
+        return parse_zone(name).key
+    except TimingError:
+        return "UTC"
+
+
 def zone_for(person: Stakeholder, fallback: ZoneInfo) -> ZoneInfo:
     """Their zone when known (and readable), else `fallback`: the research team's."""
     if not is_known(person):

@@ -173,6 +173,7 @@ def enrol(
     platform: str,
     external_id: str,
     display_name: str | None,
+    time_zone: str = "UTC",
     now: datetime,
 ) -> int:
     """A new stakeholder with one platform account; their id.
@@ -185,7 +186,7 @@ def enrol(
     connection = session.connection()
     stakeholder_id = connection.execute(
         statements["stakeholder"],
-        {"name": name, "language": language, "time_zone": "UTC", "created_at": now},
+        {"name": name, "language": language, "time_zone": time_zone, "created_at": now},
     ).scalar_one()
     connection.execute(
         statements["identity"],

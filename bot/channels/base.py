@@ -35,6 +35,8 @@ class InboundEvent:
     language: str | None = None
     invite_token: str | None = None
     """From an invitation link (Telegram `/start <token>`): binds the sender to a roster entry."""
+    time_zone: str | None = None
+    """From the platform profile (Slack's `tz`), for someone who enrols themselves."""
     group: bool = False
     """Said in a group chat or channel rather than a direct conversation with the bot."""
     command: bool = False

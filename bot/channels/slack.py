@@ -100,7 +100,7 @@ class SlackChannel:
         self.pacing = slack_pacing()
         self._sink: EventSink | None = None
         self._dm: dict[str, str] = {}
-        self._profiles: dict[str, tuple[str | None, str | None]] = {}
+        self._profiles: dict[str, tuple[str | None, str | None, str | None]] = {}
         self._threads: OrderedDict[str, str] = OrderedDict()
         """Where each thread started (a digest's first post): its later parts and charts
         are replies there. A cache: after a restart mid-digest they post to the channel."""
@@ -312,17 +312,19 @@ class SlackChannel:
             return event
         if event.sender not in self._profiles:
             self._profiles[event.sender] = await self._profile(event.sender)
-        name, language = self._profiles[event.sender]
-        return replace(event, display_name=name, language=language)
+        name, language, zone = self._profiles[event.sender]
+        return replace(event, display_name=name, language=language, time_zone=zone)
 
-    async def _profile(self, user: str) -> tuple[str | None, str | None]:
+    async def _profile(self, user: str) -> tuple[str | None, str | None, str | None]:
+        """Name, language and time zone (an IANA name: Slack keeps one per person)."""
         try:
             info = await self.client.users_info(user=user, include_locale=True)
         except SlackApiError:
-            return None, None
+            return None, None, None
         person = info.get("user") or {}
         locale = str(person.get("locale") or "")
-        return person.get("real_name") or person.get("name"), locale.split("-")[0] or None
+        name = person.get("real_name") or person.get("name")
+        return name, locale.split("-")[0] or None, person.get("tz") or None
 
 
 def _delivery_error(exc: SlackApiError) -> DeliveryError:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -299,6 +300,27 @@ def test_open_enrollment_lets_a_telegram_stranger_take_part(
     [identity] = rows(session_factory, Identity)
     assert (identity.platform, identity.external_id) == ("telegram", "4242")
     assert answers_of(session_factory, "4242") == {"org_type": "sector_council"}
+
+
+@pytest.mark.parametrize(
+    ("profile_zone", "stored"),
+    [
+        ("America/Halifax", "America/Halifax"),  # Slack keeps an IANA zone per person
+        ("Mars/Olympus_Mons", "UTC"),  # not a zone: unknown, so asked later
+        (None, "UTC"),  # Telegram says nothing
+    ],
+)
+def test_someone_enrolling_themselves_keeps_their_profiles_time_zone(
+    make_handler: Callable[..., Handler],
+    session_factory: Factory,
+    profile_zone: str | None,
+    stored: str,
+) -> None:
+    handler = make_handler(open_enrollment=True)
+    first = replace(event(Begin(), "U0ZONE", platform="slack"), time_zone=profile_zone)
+    handler.handle(first)
+    [person] = rows(session_factory, StakeholderRow)
+    assert person.time_zone == stored
 
 
 # --- stale buttons and failures -------------------------------------------------------
