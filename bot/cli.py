@@ -101,7 +101,7 @@ def run(
 @questionnaire_app.command("validate")
 def validate(file: Path) -> None:
     """Check a questionnaire file: errors (exit 2) and missing translations (warnings)."""
-    from conversations.loading import load_questionnaire_file
+    from forms import load_any_file as load_questionnaire_file
 
     try:
         loaded = load_questionnaire_file(file)
@@ -126,10 +126,10 @@ def preview(
 ) -> None:
     """Print every item as the bot would ask it."""
     from bot.preview import preview_lines
-    from conversations.loading import load_questionnaire
+    from forms import load_any_file
 
     try:
-        q = load_questionnaire(file)
+        q = load_any_file(file).questionnaire
     except QuestionnaireError as exc:
         raise _fail([str(e) for e in exc.errors]) from None
     for line in preview_lines(q, language or q.default_language):
@@ -323,10 +323,10 @@ async def _telegram_username(bot: Bot) -> str:
 
 
 def _languages(settings: Settings) -> tuple[str, ...]:
-    from conversations.loading import load_questionnaire
+    from forms import load_any_file
 
     try:
-        return load_questionnaire(settings.questionnaire).languages
+        return load_any_file(settings.questionnaire).questionnaire.languages
     except QuestionnaireError as exc:
         raise _fail([str(e) for e in exc.errors]) from None
 

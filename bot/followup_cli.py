@@ -28,7 +28,7 @@ from bot.questionnaires import QuestionnaireBook
 from bot.roles import cli_actor
 from bot.settings import Settings
 from bot.timing import TimingError, parse_zone
-from conversations.loading import load_questionnaire
+from forms import load_any_file
 from storage import audit, schedules
 
 __all__ = [
@@ -83,7 +83,7 @@ def add_followup(
     """`parley followup add`: the questionnaire file and zone from the command line."""
     researcher = researcher_zone(zone or settings.researcher_time_zone)
     book = QuestionnaireBook.from_file(questionnaire)
-    main_key = load_questionnaire(settings.questionnaire).id
+    main_key = load_any_file(settings.questionnaire).questionnaire.id
     request = FollowupRequest(to, at, every, starting, after, wave)
     return schedule_followup(
         session,

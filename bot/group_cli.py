@@ -91,9 +91,9 @@ def _main_key(settings: Settings, to: str) -> str:
     """The main questionnaire's id, needed only by the `completed` cohort."""
     if to.strip().lower() != "completed":
         return ""
-    from conversations.loading import load_questionnaire
+    from forms import load_any_file
 
-    return load_questionnaire(settings.questionnaire).id
+    return load_any_file(settings.questionnaire).questionnaire.id
 
 
 def _author() -> str:

@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 
 from conversations.loading import (
     LoadedQuestionnaire,
-    load_questionnaire_file,
     questionnaire_from_definition,
 )
 from conversations.questionnaire import Questionnaire
+from forms import load_any_file
 from storage import consents, repository
 
 __all__ = ["QuestionnaireBook"]
@@ -33,7 +33,7 @@ class QuestionnaireBook:
 
     @classmethod
     def from_file(cls, path: str | Path) -> QuestionnaireBook:
-        return cls(load_questionnaire_file(path))
+        return cls(load_any_file(path))
 
     def store_current(self, session: Session) -> None:
         """Record the current definition, refusing a changed file under an unchanged version,

@@ -91,16 +91,9 @@ class LoadedQuestionnaire:
 
 
 def load_questionnaire_file(path: str | Path) -> LoadedQuestionnaire:
-    """Read and parse a questionnaire file; raises QuestionnaireError (one line per problem).
-
-    An XLSForm workbook (.xlsx) is read by `forms`, outside the pure core (openpyxl is
-    I/O), and translated into the same mapping a YAML file gives.
-    """
+    """Read and parse a YAML questionnaire file; raises QuestionnaireError (one line per
+    problem). Any supported format, XLSForm workbooks included: `forms.load_any_file`."""
     origin = str(path)
-    if Path(path).suffix.lower() in (".xlsx", ".xlsm"):
-        from forms import load_xlsform_file
-
-        return load_xlsform_file(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

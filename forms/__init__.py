@@ -4,6 +4,6 @@
 questionnaire is pure and lives in `conversations.xlsform`.
 """
 
-from forms.loader import XLSFORM_SUFFIXES, is_xlsform, load_xlsform_file
+from forms.loader import XLSFORM_SUFFIXES, is_xlsform, load_any_file, load_xlsform_file
 
-__all__ = ["XLSFORM_SUFFIXES", "is_xlsform", "load_xlsform_file"]
+__all__ = ["XLSFORM_SUFFIXES", "is_xlsform", "load_any_file", "load_xlsform_file"]

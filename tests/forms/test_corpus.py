@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
-from conversations.loading import LoadedQuestionnaire, load_questionnaire_file
+from conversations.loading import LoadedQuestionnaire
 from conversations.questionnaire import ItemType, NumberKind, Questionnaire, WithdrawMode
 from conversations.run import AnswerState, RunStatus
+from forms import load_any_file as load_questionnaire_file
 from tests.forms.workbooks import SETTINGS, Rows, answer, write_form
 
 EN, FR = "label::English (en)", "label::French (fr)"

@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.questionnaires import QuestionnaireBook
-from conversations.loading import load_questionnaire_file, questionnaire_from_definition
+from conversations.loading import questionnaire_from_definition
+from forms import load_any_file as load_questionnaire_file
 from storage import ensure_schema, make_engine, make_session_factory, repository
 from tests.e2e.support import PARLEY, parley_env
 from tests.forms.test_corpus import CORPUS, Form

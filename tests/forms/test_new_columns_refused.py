@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from conversations.errors import QuestionnaireError
-from conversations.loading import load_questionnaire_file
 from conversations.xlsform_choice_filter import FILTER_REFUSED
+from forms import load_any_file as load_questionnaire_file
 from tests.forms.workbooks import SETTINGS, write_form
 
 EN = "label::English (en)"

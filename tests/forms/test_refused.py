@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from conversations.errors import QuestionnaireError
-from conversations.loading import load_questionnaire_file
+from forms import load_any_file as load_questionnaire_file
 from tests.forms.workbooks import Rows, write_form
 
 EN = "label::English (en)"
