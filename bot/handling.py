@@ -373,7 +373,7 @@ class _Together:
             session, [(e.platform, e.event_id, now) for e, now in zip(events, moments, strict=True)]
         )
         self._gather_runs(known.values())
-        held = rights.held_back(session, [p.stakeholder_id for p in known.values()])
+        held = {p.stakeholder_id for p in known.values() if p.stopped}  # STOP to lift first
         seen: set[tuple[str, str]] = set()
         one_by_one: set[tuple[str, str]] = set()
         for event, now in zip(events, moments, strict=True):

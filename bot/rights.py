@@ -31,7 +31,7 @@ from conversations.run import RunState, RunStatus
 from storage import consents, erasure, personal_data, repository, stopping
 from storage.models import Run, Stakeholder
 
-__all__ = ["Outcome", "decide", "exercise", "held_back", "is_request", "record_consent"]
+__all__ = ["Outcome", "decide", "exercise", "is_request", "record_consent"]
 
 Draw = Callable[[int], bytes]
 """Random bytes for receipt codes (`secrets.token_bytes`; tests pass their own)."""
@@ -84,11 +84,6 @@ def exercise(
 def is_request(given: Input) -> bool:
     """STOP, my data, withdrawal or its buttons: never a plain turn of the conversation."""
     return rights.recognise(given) is not None
-
-
-def held_back(session: Session, stakeholder_ids: list[int]) -> set[int]:
-    """People whose next message needs `exercise` (a STOP to lift): for the batched path."""
-    return stopping.stopped_among(session, stakeholder_ids)
 
 
 def _stop(session: Session, book: QuestionnaireBook, person: Stakeholder, now: datetime) -> Outcome:

@@ -9,7 +9,6 @@ flag; what was cancelled stays cancelled.
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -25,7 +24,6 @@ __all__ = [
     "is_stopped",
     "restart",
     "stop",
-    "stopped_among",
     "to_person",
 ]
 
@@ -95,17 +93,6 @@ def restart(session: Session, stakeholder_id: int) -> bool:
 def is_stopped(session: Session, stakeholder_id: int) -> bool:
     statement = select(Stakeholder.stopped_at).where(Stakeholder.id == stakeholder_id)
     return session.execute(statement).scalar_one_or_none() is not None
-
-
-def stopped_among(session: Session, stakeholder_ids: Collection[int]) -> set[int]:
-    """Which of these people have stopped messages (one statement, for a batch)."""
-    if not stakeholder_ids:
-        return set()
-    statement = select(Stakeholder.id).where(
-        Stakeholder.id.in_(list(stakeholder_ids)),
-        Stakeholder.stopped_at.is_not(None),
-    )
-    return {int(i) for i in session.scalars(statement)}
 
 
 def _count(result: Any) -> int:

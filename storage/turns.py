@@ -76,6 +76,8 @@ class Participant:
     stakeholder_id: int
     language: str
     run: RunHeader | None
+    stopped: bool = False
+    """They said STOP (#7): their next message goes the one-by-one way, to lift it."""
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,9 @@ def participants(
                 version_id=row.version_id,
                 created_at=row.created_at,
             )
-        found[(row.platform, row.external_id)] = Participant(row.stakeholder_id, row.language, run)
+        found[(row.platform, row.external_id)] = Participant(
+            row.stakeholder_id, row.language, run, stopped=row.stopped_at is not None
+        )
     return found
 
 
@@ -310,6 +314,7 @@ def _build(session: Session) -> dict[str, Executable]:
             identities.c.external_id,
             stakeholders.c.id.label("stakeholder_id"),
             stakeholders.c.language,
+            stakeholders.c.stopped_at,
             runs.c.id.label("run_id"),
             runs.c.questionnaire_key,
             runs.c.questionnaire_version,
