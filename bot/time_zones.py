@@ -25,7 +25,6 @@ from collections.abc import Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.timing import CANADIAN_ZONES, TimingError, parse_zone
@@ -35,7 +34,11 @@ from conversations.messages import Answered, Ask, AskStyle, Message, Notice, Opt
 from conversations.run import RunState, RunStatus
 from conversations.text import fold
 from storage.models import OPEN_STATUSES, Run, Stakeholder
-from storage.time_zone_question import claim_time_zone_question
+from storage.time_zone_question import (
+    UNKNOWN_ZONES,
+    claim_after_completion,
+    claim_time_zone_question,
+)
 
 __all__ = [
     "ITEM",
@@ -53,7 +56,7 @@ ITEM = "tz"
 """The question's item id: its buttons come back as `Pick("tz", <zone>)` (`p|tz|<zone>`
 on Telegram, at most 24 bytes of the 64 allowed)."""
 
-_PLACEHOLDERS = frozenset({"", "UTC"})
+_PLACEHOLDERS = frozenset(UNKNOWN_ZONES)
 
 _OFFERED = {option.zone for option in CANADIAN_ZONES}
 
@@ -124,11 +127,9 @@ def after_step(
     """The question, if this step completed the run and its person was never asked."""
     if after.status is not RunStatus.COMPLETED or before.status is RunStatus.COMPLETED:
         return ()
-    person = session.get(
-        Stakeholder, session.scalar(select(Run.stakeholder_id).where(Run.id == run_id))
-    )
-    ask = ask_once(session, person, after.language, now) if person is not None else None
-    return (ask,) if ask is not None else ()
+    if not claim_after_completion(session, run_id, now):
+        return ()
+    return (question(after.language),)
 
 
 def zone_named(text: str) -> str | None:

@@ -12,12 +12,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import Stakeholder
+from storage.models import Run, Stakeholder
 
-__all__ = ["claim_time_zone_question"]
+__all__ = ["claim_after_completion", "claim_time_zone_question"]
+
+UNKNOWN_ZONES = ("", "UTC")
+"""What `stakeholders.time_zone` holds for someone whose zone was never given."""
 
 
 def claim_time_zone_question(session: Session, stakeholder_id: int, now: datetime) -> bool:
@@ -27,5 +30,22 @@ def claim_time_zone_question(session: Session, stakeholder_id: int, now: datetim
         .where(Stakeholder.id == stakeholder_id, Stakeholder.time_zone_asked_at.is_(None))
         .values(time_zone_asked_at=now)
         .execution_options(synchronize_session="fetch")
+    )
+    return int(cast(CursorResult[Any], result).rowcount) == 1
+
+
+def claim_after_completion(session: Session, run_id: int, now: datetime) -> bool:
+    """The same claim for the person behind a run just completed, in one statement, and
+    only if their zone is unknown: a completion costs one UPDATE, not three reads."""
+    owner = select(Run.stakeholder_id).where(Run.id == run_id).scalar_subquery()
+    result = session.execute(
+        update(Stakeholder)
+        .where(
+            Stakeholder.id == owner,
+            Stakeholder.time_zone_asked_at.is_(None),
+            Stakeholder.time_zone.in_(UNKNOWN_ZONES),
+        )
+        .values(time_zone_asked_at=now)
+        .execution_options(synchronize_session=False)
     )
     return int(cast(CursorResult[Any], result).rowcount) == 1
