@@ -46,10 +46,12 @@ TAKEOVER_BOUND = 30.0
 
 
 def terminate(admin: Engine, pid: int | None) -> None:
-    """End a server session, as PostgreSQL does when its client process dies."""
+    """End a server session, as PostgreSQL does when its client process dies, and wait
+    (up to 5 s) until it has gone: only then are its locks released."""
     assert pid is not None
     with admin.connect() as connection:
-        assert connection.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar()
+        ended = connection.execute(text("SELECT pg_terminate_backend(:p, 5000)"), {"p": pid})
+        assert ended.scalar()
 
 
 @pytest.fixture
