@@ -271,7 +271,7 @@ class Handler:
         )
         return session.get_one(Stakeholder, invited_id), ""
 
-    def _is_plain_turn(self, event: InboundEvent) -> bool:
+    def _is_plain_turn(self, event: InboundEvent, run_status: str | None = None) -> bool:
         """Whether `_apply` takes the event straight to the sender's run (enrolling them
         and starting it if need be): not a group message, a researcher command or an
         invitation, nor what may answer the time-zone question. Only such events are
@@ -282,7 +282,7 @@ class Handler:
             return False
         if rights.is_request(event.input):  # STOP, my data, withdraw (`bot.rights`)
             return False
-        return not time_zones.might_answer(event.input)
+        return not time_zones.might_answer(event.input, run_status)
 
     def _may_enrol(self, event: InboundEvent) -> bool:
         """The console's user is always a participant; elsewhere, only in an open study."""
@@ -389,7 +389,7 @@ class _Together:
             )
             if (
                 sender in one_by_one
-                or not handler._is_plain_turn(event)
+                or not handler._is_plain_turn(event, self._run_status(participant, stakeholder_id))
                 or (stakeholder_id is None and not handler._may_enrol(event))
                 or stakeholder_id in held  # stopped: a /start lifts it (`bot.rights`)
                 or self._renewal_due(participant)
@@ -411,6 +411,20 @@ class _Together:
                 self._step(event, self.runs[run.id], now)
         self._write()
         return [result for result in self.results if result is not None]
+
+    def _run_status(
+        self, participant: repository.Participant | None, stakeholder_id: int | None
+    ) -> str | None:
+        """The sender's run status as this batch has left it (a step here may complete it)."""
+        header = self.started.get(stakeholder_id) if stakeholder_id is not None else None
+        if header is None and participant is not None:
+            header = participant.run
+        if header is None:
+            return None
+        working = self.runs.get(header.id)
+        if working is not None and working.state is not None:
+            return working.state.status.value
+        return header.status
 
     def _renewal_due(self, participant: repository.Participant | None) -> bool:
         """Whether their run must show the changed consent text first (`bot.rights`)."""

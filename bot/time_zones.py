@@ -145,11 +145,15 @@ def zone_named(text: str) -> str | None:
         return None
 
 
-def might_answer(given: Input) -> bool:
-    """Whether an input may be an answer to the question (such events go one by one)."""
+def might_answer(given: Input, run_status: str | None) -> bool:
+    """Whether an input may be an answer to the question (such events go one by one): its
+    button, or a typed zone from someone whose run expects no answer (as `take_answer`
+    decides). "Ontario" typed to a questionnaire's province question is a plain turn."""
     if isinstance(given, Pick):
         return given.item_id == ITEM
-    return isinstance(given, Reply) and zone_named(given.text) is not None
+    if not isinstance(given, Reply) or run_status is None or run_status in OPEN_STATUSES:
+        return False
+    return zone_named(given.text) is not None
 
 
 def take_answer(
