@@ -41,6 +41,30 @@ V = TypeVar("V")
 # --- imports ---------------------------------------------------------------------------------
 
 
+# `parley run` with the outbox pacer switched off (the benchmarks' `unlimited` mode only):
+# the bots are compared without the platforms' limits, so pacing would only slow Parley.
+PARLEY_UNPACED = """\
+import sys
+import bot.pacing
+
+for name in ("wait", "rewrite_delay"):
+    if not hasattr(bot.pacing.Pacer, name):
+        raise SystemExit(f"bench: bot.pacing.Pacer.{name} is gone; update PARLEY_UNPACED")
+
+
+async def _no_wait(self, *args, **kwargs):
+    return None
+
+
+bot.pacing.Pacer.wait = _no_wait
+bot.pacing.Pacer.rewrite_delay = lambda self, key: 0.0  # type: ignore
+from bot.cli import main
+
+sys.argv = ["parley", "run"]
+main()
+"""
+
+
 def drop_from_sys_path(folder: Path) -> None:
     """Remove `folder` from `sys.path`: this folder's `telegram.py` and `slack.py` would
     shadow python-telegram-bot's `telegram` and slack_sdk's legacy `slack` packages."""

@@ -104,23 +104,7 @@ QUESTIONNAIRE = BENCH / "slack-bench.yaml"
 PLAIN_APP = BENCH / "plain_bolt_app.py"
 PARLEY = Path(sys.executable).with_name("parley")
 
-# `parley run` with the outbox pacer switched off (the `unlimited` mode only).
-PARLEY_UNPACED = """\
-import sys
-import bot.pacing
-
-
-async def _no_wait(self, *args, **kwargs):
-    return None
-
-
-bot.pacing.Pacer.wait = _no_wait
-bot.pacing.Pacer.rewrite_delay = lambda self, key: 0.0  # type: ignore
-from bot.cli import main
-
-sys.argv = ["parley", "run"]
-main()
-"""
+PARLEY_UNPACED = common.PARLEY_UNPACED  # the same script for both benchmarks
 
 
 plain: Any = common.load_module("plain_bolt_app", PLAIN_APP)

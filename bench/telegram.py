@@ -80,26 +80,7 @@ PLAIN_BOT = BENCH / "plain_ptb_bot.py"
 PARLEY = Path(sys.executable).with_name("parley")
 FIRST_USER_ID = 700_001
 
-# `parley run` with the outbox pacer switched off (the `unlimited` mode only).
-PARLEY_UNPACED = """\
-import sys
-import bot.pacing
-
-if not hasattr(bot.pacing.Pacer, "wait"):
-    raise SystemExit("bench: bot.pacing.Pacer.wait is gone; update PARLEY_UNPACED")
-
-
-async def _no_wait(self, *args, **kwargs):
-    return None
-
-
-bot.pacing.Pacer.wait = _no_wait
-bot.pacing.Pacer.rewrite_delay = lambda self, key: 0.0  # type: ignore
-from bot.cli import main
-
-sys.argv = ["parley", "run"]
-main()
-"""
+PARLEY_UNPACED = common.PARLEY_UNPACED  # the same script for both benchmarks
 
 
 plain: Any = common.load_module("plain_ptb_bot", PLAIN_BOT)
