@@ -52,6 +52,7 @@ __all__ = [
     "PollVote",
     "ReceivedEvent",
     "RoleGrant",
+    "RoleHolder",
     "Run",
     "ScheduledSend",
     "SchedulingPoll",
@@ -255,6 +256,9 @@ class OutboxRow(Base):
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     run_id: Mapped[int | None] = mapped_column(sa.ForeignKey("runs.id"))
+    claimed_until: Mapped[datetime | None]
+    """While in the future, a dispatcher (`claimed_by`) is sending the row: others skip it."""
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(200))
 
 
 class Invite(Base):
@@ -587,3 +591,18 @@ class AuditEntry(Base):
     channel: Mapped[str] = mapped_column(sa.String(16))
     action: Mapped[str] = mapped_column(sa.String(64))
     details: Mapped[dict[str, Any]]
+
+
+class RoleHolder(Base):
+    """Who holds an elected role (`scheduler`, `dispatcher:slack`), for operators to see.
+
+    The advisory lock decides (`bot.leader`); this row only reports, with a heartbeat the
+    holder renews while it leads. A row whose heartbeat is old belongs to a dead holder.
+    """
+
+    __tablename__ = "role_holders"
+
+    role: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(sa.String(200))
+    since: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]

@@ -12,6 +12,12 @@ Two ways to take rows:
   transaction. Prefer it on SQLite, whose single writer lock would otherwise be held
   for the length of a network call. A dispatcher that dies mid-send loses nothing: the
   lease runs out and the row is due again.
+- `claim_messages` is the dispatcher's claim when several processes share PostgreSQL
+  (#8): one UPDATE over a `FOR UPDATE SKIP LOCKED` subquery marks the rows
+  `claimed_by`/`claimed_until` and returns them. Only the elected dispatcher of a
+  platform sends, so claims matter in the moments when an old holder has not yet
+  noticed it lost its role; a new holder first takes back its platform's claims
+  (`release_claims`), so a dead holder's rows go out at once rather than at lease end.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import CursorResult, delete, func, insert, select, update
+from sqlalchemy import CursorResult, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import OUTBOX_STATUSES, OutboxRow
@@ -29,6 +35,7 @@ from storage.upsert import table_of
 __all__ = [
     "DueMessage",
     "OutboxBatch",
+    "claim_messages",
     "claim_outbox",
     "due_messages",
     "due_outbox",
@@ -41,6 +48,7 @@ __all__ = [
     "mark_sent_many",
     "outbox_counts",
     "postpone",
+    "release_claims",
     "waiting_for_retry",
 ]
 
@@ -192,11 +200,17 @@ _DUE_COLUMNS = (
 
 
 def due_messages(
-    session: Session, now: datetime, limit: int, *, exclude: Collection[int] = ()
+    session: Session,
+    now: datetime,
+    limit: int,
+    *,
+    exclude: Collection[int] = (),
+    channels: Collection[str] | None = None,
 ) -> list[DueMessage]:
     """`due_outbox` for the dispatcher's hot path: plain tuples, locked the same way.
 
     It runs on every wake-up under load, where loading ORM objects was most of its cost.
+    `channels`: only rows for these (None: every channel).
     """
     statement = (
         select(*_DUE_COLUMNS)
@@ -207,7 +221,64 @@ def due_messages(
     )
     if exclude:
         statement = statement.where(_TABLE.c.id.not_in(list(exclude)))
+    if channels is not None:
+        statement = statement.where(_TABLE.c.channel.in_(list(channels)))
     return [DueMessage(*row) for row in session.execute(statement)]
+
+
+def claim_messages(
+    session: Session,
+    now: datetime,
+    limit: int,
+    *,
+    channels: Collection[str],
+    holder: str,
+    lease_until: datetime,
+    exclude: Collection[int] = (),
+) -> list[DueMessage]:
+    """Claim due rows of `channels` for `holder` until `lease_until` and return them,
+    oldest first. Rows another dispatcher holds locked or claimed are skipped, not
+    waited for; commit promptly so the claim (not the row lock) is what others see."""
+    if not channels:
+        return []
+    claimable = (
+        select(_TABLE.c.id)
+        .where(
+            _TABLE.c.status == "pending",
+            _TABLE.c.not_before <= now,
+            _TABLE.c.channel.in_(list(channels)),
+            or_(_TABLE.c.claimed_until.is_(None), _TABLE.c.claimed_until <= now),
+        )
+        .order_by(_TABLE.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    if exclude:
+        claimable = claimable.where(_TABLE.c.id.not_in(list(exclude)))
+    statement = (
+        update(_TABLE)
+        .where(_TABLE.c.id.in_(claimable.scalar_subquery()))
+        .values(claimed_until=lease_until, claimed_by=holder)
+        .returning(*_DUE_COLUMNS)
+    )
+    rows = [DueMessage(*row) for row in session.execute(statement)]
+    rows.sort(key=lambda row: row.id)
+    return rows
+
+
+def release_claims(session: Session, channel: str) -> int:
+    """Forget every claim on `channel`'s pending rows (a new dispatcher took the role:
+    whoever claimed them is gone or deposed). Returns how many were claimed."""
+    statement = (
+        update(_TABLE)
+        .where(
+            _TABLE.c.channel == channel,
+            _TABLE.c.status == "pending",
+            _TABLE.c.claimed_until.is_not(None),
+        )
+        .values(claimed_until=None, claimed_by=None)
+    )
+    return cast(CursorResult[Any], session.execute(statement)).rowcount
 
 
 def claim_outbox(
@@ -261,7 +332,7 @@ def postpone(session: Session, outbox_id: int, until: datetime) -> bool:
     statement = (
         update(_TABLE)
         .where(_TABLE.c.id == outbox_id, _TABLE.c.status == "pending")
-        .values(not_before=until)
+        .values(not_before=until, claimed_until=None)
     )
     return cast(CursorResult[Any], session.execute(statement)).rowcount == 1
 
@@ -284,7 +355,7 @@ def _finish(session: Session, outbox_id: int, **changes: Any) -> bool:
     statement = (
         update(OutboxRow)
         .where(OutboxRow.id == outbox_id, OutboxRow.status == "pending")
-        .values(attempts=OutboxRow.attempts + 1, **changes)
+        .values(attempts=OutboxRow.attempts + 1, claimed_until=None, **changes)
     )
     result = cast(CursorResult[Any], session.execute(statement))
     return result.rowcount == 1
