@@ -4,6 +4,12 @@ The outbox is the only way anything reaches a person. Rows are read after the ha
 transaction committed; each address's messages go out in order, addresses in parallel;
 a failure holds back that address's later messages (so nobody sees question 5 before
 question 4) and is retried with backoff, or when the platform says (`retry_after`).
+
+Several processes on PostgreSQL (#8): a dispatcher sends only for the channels it holds
+(`take`/`give_up`, driven by each platform's election in `bot.leader`), and claims the
+rows it reads (`storage.outbox.claim_messages`), so a deposed holder that has not yet
+noticed and its successor never take the same row. On SQLite one process holds every
+channel and reads without claiming.
 """
 
 from __future__ import annotations
@@ -22,11 +28,12 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import Channel, DeliveryError
+from bot.leader import holder_name
 from bot.pacing import Pacer
 from conversations.messages import Answered, Ask, Message, message_from_dict
 from storage import SQLITE_BEGIN_OPTION, make_session_factory, outbox, repository
 from storage.message_refs import AskedAt, messages_for_items, remember_messages
-from storage.outbox import DueMessage, due_messages
+from storage.outbox import DueMessage, claim_messages, due_messages, release_claims
 from storage.unit_of_work import UnitOfWork
 
 __all__ = ["Dispatcher", "RetryPolicy"]
@@ -35,6 +42,11 @@ _INLINE_WAIT = 0.25
 """A transcript rewrite whose edit slot is further away than this is put off (the row
 is due again then) rather than waited for, which would hold back that chat's next
 question."""
+
+_CLAIM_SECONDS = 120.0
+"""How long a claim keeps other dispatchers off a row. A successor releases its
+platform's claims when it takes over, so this bounds only the overlap of two holders;
+it outlasts pacing waits (a chat's rows go out at about one a second)."""
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +96,10 @@ class Dispatcher:
         batch_size: int = 200,
         poll_interval: float = 1.0,
         max_groups: int = 256,
+        elected: bool = False,
     ) -> None:
+        """`elected`: the channels in `channels` are sent for only once `take`n (each
+        platform's election decides); otherwise this dispatcher holds them all."""
         self.session_factory = session_factory
         self._reader = _reading(session_factory)
         self.channels = channels
@@ -111,6 +126,39 @@ class Dispatcher:
             for name, channel in channels.items()
             if (rules := getattr(channel, "pacing", None)) is not None
         }
+        self._elected = elected
+        self._held: set[str] = set() if elected else set(channels)
+        self._claiming = _dialect(session_factory) == "postgresql"
+        self._holder = holder_name()
+
+    @property
+    def held(self) -> frozenset[str]:
+        """The channels this dispatcher sends for now."""
+        return frozenset(self._held)
+
+    async def take(self, channel: str) -> None:
+        """This process now sends for `channel`: its pending rows' claims are released
+        first (whoever held them is gone or deposed), so they go out now."""
+        loop = asyncio.get_running_loop()
+        released = await loop.run_in_executor(self._executor, self._release, channel)
+        if released:
+            log.info("took over %d claimed %s rows", released, channel)
+        self._held.add(channel)
+        self._retries_possible = True  # the previous holder may have recorded retries
+        self.wake()
+
+    async def give_up(self, channel: str) -> None:
+        """Stop sending for `channel` (its election was lost). A send in progress ends;
+        the rest of its group stays pending for the new holder."""
+        self._held.discard(channel)
+
+    def _release(self, channel: str) -> int:
+        if not self._claiming:
+            return 0
+        with UnitOfWork(self.session_factory) as uow:
+            released = release_claims(uow.session, channel)
+            uow.commit()
+        return released
 
     def wake(self) -> None:
         """New rows were committed: look now rather than at the next poll."""
@@ -127,7 +175,7 @@ class Dispatcher:
         running: set[asyncio.Task[int]] = set()
         while True:
             self._wake.clear()
-            groups = await self._due_groups()
+            groups = await self._due_groups() if self._held else []
             for group in groups[: max(0, self.max_groups - len(running))]:
                 task = asyncio.create_task(self._run_group(group))
                 running.add(task)
@@ -215,23 +263,54 @@ class Dispatcher:
                 future.set_result([o.due.row.id for o in outcomes if o.due.row.id in settled])
 
     def _due(self, sending: frozenset[int] = frozenset()) -> list[_Due]:
+        if self._claiming:
+            return self._claimed(sending)
         with UnitOfWork(self._reader) as uow:
             now = self.clock()
-            rows = due_messages(uow.session, now, self.batch_size, exclude=sending)
-            waiting = self._waiting_for_retry(uow.session, now)
-            rows = [r for r in rows if r.id < waiting.get((r.channel, r.address), r.id + 1)]
-            rows.sort(key=lambda r: (r.channel, r.address, r.id))
-            messages = [message_from_dict(row.payload) for row in rows]
-            places = {
-                row.id: AskedAt(row.channel, row.address, message.item_id)
-                for row, message in zip(rows, messages, strict=True)
-                if isinstance(message, Answered) or (isinstance(message, Ask) and message.refresh)
-            }
-            targets = messages_for_items(uow.session, set(places.values()))
-            return [
-                _Due(row, message, targets.get(places[row.id]) if row.id in places else None)
-                for row, message in zip(rows, messages, strict=True)
-            ]
+            rows = due_messages(
+                uow.session, now, self.batch_size, exclude=sending, channels=self._channels()
+            )
+            return self._prepare(uow.session, rows, now)
+
+    def _claimed(self, sending: frozenset[int]) -> list[_Due]:
+        """PostgreSQL: claim the due rows of the channels held, in a write transaction of
+        its own (committed before any send, so the claims are what others see)."""
+        with UnitOfWork(self.session_factory) as uow:
+            now = self.clock()
+            rows = claim_messages(
+                uow.session,
+                now,
+                self.batch_size,
+                channels=self._channels(),
+                holder=self._holder,
+                lease_until=now + timedelta(seconds=_CLAIM_SECONDS),
+                exclude=sending,
+            )
+            due = self._prepare(uow.session, rows, now)
+            uow.commit()
+        return due
+
+    def _channels(self) -> frozenset[str] | None:
+        """Whose rows to read: the channels held when elected; otherwise every row (one
+        for a channel this process lacks is then retried and reported, not ignored)."""
+        return frozenset(self._held) if self._elected else None
+
+    def _prepare(self, session: Session, rows: list[DueMessage], now: datetime) -> list[_Due]:
+        """Hold back rows behind a retry, order by address, find rewrite targets."""
+        waiting = self._waiting_for_retry(session, now)
+        rows = [r for r in rows if r.id < waiting.get((r.channel, r.address), r.id + 1)]
+        rows.sort(key=lambda r: (r.channel, r.address, r.id))
+        messages = [message_from_dict(row.payload) for row in rows]
+        places = {
+            row.id: AskedAt(row.channel, row.address, message.item_id)
+            for row, message in zip(rows, messages, strict=True)
+            if isinstance(message, Answered) or (isinstance(message, Ask) and message.refresh)
+        }
+        targets = messages_for_items(session, set(places.values()))
+        return [
+            _Due(row, message, targets.get(places[row.id]) if row.id in places else None)
+            for row, message in zip(rows, messages, strict=True)
+        ]
 
     def _waiting_for_retry(self, session: Session, now: datetime) -> dict[tuple[str, str], int]:
         """`repository.waiting_for_retry`, asked only while retries may be waiting: this
@@ -252,6 +331,8 @@ class Dispatcher:
         (Slack allows few `chat.update` calls a minute)."""
         records: list[asyncio.Task[list[int]]] = []
         for due in group:
+            if self._elected and due.row.channel not in self._held:
+                break  # deposed meanwhile: the new holder sends the rest
             outcome = await self._send_one(due)
             records.append(asyncio.create_task(self._record_together([outcome])))
             if outcome.error is not None and not isinstance(due.message, Answered):
@@ -340,3 +421,8 @@ def _reading(session_factory: sessionmaker[Session]) -> sessionmaker[Session]:
     if not isinstance(bind, Engine) or bind.dialect.name != "sqlite":
         return session_factory
     return make_session_factory(bind.execution_options(**{SQLITE_BEGIN_OPTION: "DEFERRED"}))
+
+
+def _dialect(session_factory: sessionmaker[Session]) -> str:
+    bind = session_factory.kw.get("bind")
+    return bind.dialect.name if isinstance(bind, Engine) else ""

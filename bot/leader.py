@@ -27,6 +27,10 @@ database must not elect one leader between them. The lock connection's
 
 SQLite is one process by the issue's rule: there every process leads.
 
+While it leads, a holder writes a heartbeat to `role_holders` (the scope is the role's
+name) at each check, through the lock's own connection: the heartbeat is the check.
+Operators read those rows (`parley status`, `GET /readyz`); the lock alone decides.
+
 A session-level advisory lock needs a real session: behind a transaction-pooling
 proxy (PgBouncer `pool_mode=transaction`) it does not work; connect the scheduler's
 processes directly or through session pooling.
@@ -39,15 +43,19 @@ import contextlib
 import hashlib
 import logging
 import os
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, ProgrammingError
 from sqlalchemy.pool import NullPool
 
-__all__ = ["DEAD_PEER_SECONDS", "Leadership", "lock_key"]
+from storage.role_holders import heartbeat
+
+__all__ = ["DEAD_PEER_SECONDS", "Leadership", "holder_name", "lock_key"]
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +90,11 @@ def lock_key(scope: str, schema: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+def holder_name() -> str:
+    """This process as operators see it in `role_holders`: `host:pid`."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 def _configure(connection: Connection, name: str, value: str) -> None:
     """Set one session setting; an older server without it keeps its default."""
     try:
@@ -104,6 +117,8 @@ class Leadership:
     check_every: float = 5.0
     """A leader checks its connection (and so its lock) this often."""
     leading: bool = field(default=False, init=False)
+    since: datetime | None = field(default=None, init=False)
+    """When this process took the role (for `role_holders`)."""
     session_pid: int | None = field(default=None, init=False)
     """The server process of the lock's session, while there is one (`pg_backend_pid()`)."""
     _standing_by: bool = field(default=False, init=False, repr=False)
@@ -124,16 +139,20 @@ class Leadership:
 
     def acquire(self) -> bool:
         """One attempt to take the lock (never waits for it); True while we hold it."""
-        if not self.exclusive:
-            self.leading = True
-            return True
         if self.leading:
             return self.alive()
+        if not self.exclusive:
+            self.leading, self.since = True, _now()
+            self._beat_unlocked()
+            return True
         try:
             connection = self._connect()
             key = self._key_for(connection)
             got = connection.execute(sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": key})
             self.leading = bool(got.scalar_one())
+            if self.leading:
+                self.since = _now()
+                self._beat(connection)
         except DBAPIError as error:
             log.warning("leader election: database unreachable, standing by: %s", error.orig)
             self._drop()
@@ -145,12 +164,14 @@ class Leadership:
     def alive(self) -> bool:
         """Whether we still lead: on PostgreSQL, whether the lock's session still answers."""
         if not self.exclusive:
+            if self.leading:
+                self._beat_unlocked()
             return self.leading
         if self._connection is None:
             self.leading = False
             return False
         try:
-            self._connection.execute(sa.text("SELECT 1")).scalar_one()
+            self._beat(self._connection)
         except DBAPIError as error:
             log.warning("leader election: lost the lock's connection: %s", error.orig)
             self._drop()
@@ -167,6 +188,31 @@ class Leadership:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+
+    def _beat(self, connection: Connection) -> None:
+        """Report leading; fails (DBAPIError) when the lock's session is gone. A schema
+        without `role_holders` (not upgraded yet) only loses the report."""
+        assert self.since is not None
+        try:
+            heartbeat(connection, self.scope, holder_name(), self.since, _now())
+        except ProgrammingError as error:
+            log.debug("leader election: no heartbeat (%s); checking the session", error.orig)
+            connection.execute(sa.text("SELECT 1")).scalar_one()
+
+    def _beat_unlocked(self) -> None:
+        """SQLite: the heartbeat on a short connection of its own; a busy database only
+        delays it (the report is informative, leading does not depend on it)."""
+        try:
+            engine = self._engine_for_beats()
+            with engine.begin() as connection:
+                self._beat(connection)
+        except DBAPIError as error:
+            log.info("leader election: heartbeat not written: %s", error.orig)
+
+    def _engine_for_beats(self) -> Engine:
+        if self._engine is None:
+            self._engine = sa.create_engine(self.database_url, poolclass=NullPool)
+        return self._engine
 
     def _connect(self) -> Connection:
         if self._connection is None:
@@ -193,7 +239,7 @@ class Leadership:
         return self._key
 
     def _drop(self) -> None:
-        self.leading = False
+        self.leading, self.since = False, None
         if self._connection is not None:
             with contextlib.suppress(DBAPIError):
                 self._connection.close()
@@ -242,3 +288,7 @@ class Leadership:
                 await deposed()
             elif not await self.attempt(elected, deposed):
                 await pause(self.retry_every)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -231,23 +231,29 @@ def claim_messages(
     now: datetime,
     limit: int,
     *,
-    channels: Collection[str],
+    channels: Collection[str] | None,
     holder: str,
     lease_until: datetime,
     exclude: Collection[int] = (),
 ) -> list[DueMessage]:
-    """Claim due rows of `channels` for `holder` until `lease_until` and return them,
+    """Claim due rows of `channels` (None: all) for `holder` until `lease_until` and return them,
     oldest first. Rows another dispatcher holds locked or claimed are skipped, not
-    waited for; commit promptly so the claim (not the row lock) is what others see."""
-    if not channels:
+    waited for; commit promptly so the claim (not the row lock) is what others see.
+
+    The holder's own claims are returned again (it may have left rows unsent, e.g. for
+    a chat still busy): pass what it is sending right now as `exclude`."""
+    if channels is not None and not channels:
         return []
     claimable = (
         select(_TABLE.c.id)
         .where(
             _TABLE.c.status == "pending",
             _TABLE.c.not_before <= now,
-            _TABLE.c.channel.in_(list(channels)),
-            or_(_TABLE.c.claimed_until.is_(None), _TABLE.c.claimed_until <= now),
+            or_(
+                _TABLE.c.claimed_until.is_(None),
+                _TABLE.c.claimed_until <= now,
+                _TABLE.c.claimed_by == holder,
+            ),
         )
         .order_by(_TABLE.c.id)
         .limit(limit)
@@ -255,6 +261,8 @@ def claim_messages(
     )
     if exclude:
         claimable = claimable.where(_TABLE.c.id.not_in(list(exclude)))
+    if channels is not None:
+        claimable = claimable.where(_TABLE.c.channel.in_(list(channels)))
     statement = (
         update(_TABLE)
         .where(_TABLE.c.id.in_(claimable.scalar_subquery()))

@@ -155,7 +155,8 @@ def test_an_outbox_insert_notifies_listeners_at_commit(
         ready, _, _ = selectors.select([listener.fileno()], [], [], 5.0)
         assert ready, "no notification within 5 s"
         payloads = [note.payload for note in listener.notifies(timeout=0.5)]
-    assert schema is not None and payloads == [schema[0]]
+    assert schema is not None
+    assert payloads.count(schema[0]) == 1  # one per statement; other schemas' runs notify too
 
 
 def test_heartbeats_say_who_holds_each_role(session_factory: sessionmaker[Session]) -> None:
@@ -172,3 +173,11 @@ def test_heartbeats_say_who_holds_each_role(session_factory: sessionmaker[Sessio
         ("dispatcher:slack", "host:2", NOW),
         ("scheduler", "other:9", later),
     ]
+
+
+def test_a_holder_gets_its_own_claims_again(session_factory: sessionmaker[Session]) -> None:
+    """Rows it claimed but left unsent (a busy chat) must not wait for the lease."""
+    ids = _enqueue(session_factory, "telegram", 2)
+    assert _claim(session_factory, "a:1") == ids
+    assert _claim(session_factory, "a:1") == ids
+    assert _claim(session_factory, "b:2") == []
