@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/slack.py
 	$(BIN)/python bench/fanout.py
 	$(BIN)/python bench/digest.py
+	$(BIN)/python bench/scale.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
