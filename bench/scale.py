@@ -33,6 +33,10 @@ message first, and the saturation phase does not wait for it. Two phases per tri
    (20) after its end (steady: the middle 80 %), against 30/s, with the 429s and limit
    violations the fake counted (target 0).
 
+Updates go round robin (update by update: a stakeholder's consecutive answers land on
+alternating processes, as behind a plain load balancer); `--by-chat` sends each chat to
+one process instead (sticky), to show what process-local caches are worth.
+
 CPU seconds of each Parley process (/proc/<pid>/stat), of all `postgres` processes
 (other users' sessions on the shared server included) and of this process (load
 generator and fake) are read before and after the saturation phase: with 2 cores the
@@ -206,8 +210,12 @@ def cpu_snapshot(nodes: list[Node]) -> dict[str, float]:
 class Sender:
     """Posts Telegram updates to the web processes, round robin, over kept-alive connections."""
 
-    def __init__(self, session: aiohttp.ClientSession, ports: list[int]) -> None:
+    def __init__(
+        self, session: aiohttp.ClientSession, ports: list[int], *, by_chat: bool = False
+    ) -> None:
         self.session = session
+        self.by_chat = by_chat
+        """Each chat always to the same process (sticky), instead of round robin."""
         self.urls = [f"http://127.0.0.1:{port}/telegram/webhook" for port in ports]
         self.headers = {
             "Content-Type": "application/json",
@@ -221,7 +229,7 @@ class Sender:
         update_id = next(self.update_ids)
         self.message_ids[uid] += 1
         body = json.dumps(message_update(update_id, uid, self.message_ids[uid], text))
-        url = self.urls[update_id % len(self.urls)]
+        url = self.urls[(uid if self.by_chat else update_id) % len(self.urls)]
         async with self.session.post(url, data=body, headers=self.headers) as response:
             await response.read()
             if response.status != 200:
@@ -324,6 +332,7 @@ def watching(fake: FakeTelegram, loop: asyncio.AbstractEventLoop) -> Iterator[Wa
 @dataclass
 class Result:
     setup: str
+    routing: str
     receivers: int
     paced_users: int
     paced_events_per_s: float
@@ -363,7 +372,7 @@ async def drive(
     timeout = aiohttp.ClientTimeout(total=args.step_timeout)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         await wait_ready(nodes)
-        sender = Sender(session, [n.port for n in webs(nodes)])
+        sender = Sender(session, [n.port for n in webs(nodes)], by_chat=args.by_chat)
         paced_walks = [Walk(uid) for uid in paced]
         with watching(fake, asyncio.get_running_loop()) as watcher:
             await run_walks(
@@ -468,6 +477,7 @@ def summarise(
     sustained, steady, _ = fanout.rates(found["sends"])
     return Result(
         setup=setup,
+        routing="by chat" if args.by_chat else "round robin",
         receivers=len(webs(nodes)),
         paced_users=len(paced_walks),
         paced_events_per_s=paced_events / common.active_seconds(paced_walks),
@@ -571,6 +581,11 @@ def main() -> None:
     parser.add_argument(
         "--postgres-url",
         default=os.environ.get("PARLEY_BENCH_POSTGRES_URL", engine_bench.DEFAULT_POSTGRES_URL),
+    )
+    parser.add_argument(
+        "--by-chat",
+        action="store_true",
+        help="send each chat's updates to the same web process (default: round robin)",
     )
     parser.add_argument("--py-spy", type=Path, help="profile the web processes into this folder")
     parser.add_argument("--json", type=Path, help="also write the results here")
