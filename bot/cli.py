@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import getpass
-import logging
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,9 +20,11 @@ from bot.audit_cli import audit
 from bot.digest_cli import digest
 from bot.export_cli import export
 from bot.group_cli import group_app
+from bot.logs import configure_logging
 from bot.questionnaire_import import import_questionnaire
 from bot.role_cli import role_app
 from bot.settings import Settings
+from bot.status_cli import status
 from bot.withdrawal_cli import withdrawal_app
 from conversations.errors import QuestionnaireError
 from storage.errors import StorageError
@@ -54,6 +54,7 @@ app.command("export")(export)
 app.command("digest")(digest)
 app.add_typer(role_app, name="role")
 app.command("audit")(audit)
+app.command("status")(status)
 app.add_typer(withdrawal_app, name="withdrawal")
 
 EXIT_INVALID = 2
@@ -84,7 +85,10 @@ def run(
 ) -> None:
     """Start Parley: receive messages, ask questions, send replies."""
     settings = _settings(questionnaire=questionnaire)
-    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr)
+    if (problem := settings.log_format_problem()) is not None:
+        raise _fail([problem])
+    role = getattr(settings, "role", None)  # `--role` / PARLEY_ROLE (#8), when known
+    configure_logging(settings.log_level, settings.log_format.strip().lower(), role=role)
     use_console = console if console is not None else not settings.platforms_configured
     options = (
         ConsoleOptions(user=user or getpass.getuser(), language=language) if use_console else None

@@ -37,6 +37,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from bot import groups, researcher, rights, roles, time_zones
 from bot.channels.base import InboundEvent
+from bot.logs import HANDLING
 from bot.questionnaires import QuestionnaireBook
 from bot.starting import begin_run
 from conversations import consent, engine
@@ -107,6 +108,12 @@ class Handler:
         return self.handle_batch([event])[0]
 
     def handle_batch(self, events: Sequence[InboundEvent]) -> list[Handled]:
+        try:
+            return self._handle_batch(events)
+        finally:
+            HANDLING.set(None)  # logs after the batch concern no event (`bot.logs`)
+
+    def _handle_batch(self, events: Sequence[InboundEvent]) -> list[Handled]:
         if not events:
             return []
         with UnitOfWork(self.session_factory) as uow:
@@ -138,6 +145,7 @@ class Handler:
 
         `recorded`: the event id was already recorded, as new, in this transaction.
         """
+        HANDLING.set((event.platform, event.event_id))
         for attempt in (1, 2):
             savepoint = session.begin_nested()
             try:
@@ -378,6 +386,7 @@ class _Together:
         one_by_one: set[tuple[str, str]] = set()
         for event, now in zip(events, moments, strict=True):
             key = (event.platform, event.event_id)
+            HANDLING.set(key)  # what the logs of this event carry (`bot.logs`)
             if key not in new or key in seen:
                 self.results.append(Handled(event, duplicate=True))
                 continue
@@ -409,6 +418,7 @@ class _Together:
                 self._start(event, participant, stakeholder_id, now)
             else:
                 self._step(event, self.runs[run.id], now)
+        HANDLING.set(None)  # the batch's writes concern every event
         self._write()
         return [result for result in self.results if result is not None]
 

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///parley.db"
     questionnaire: Path = bundled_example()
     log_level: str = "WARNING"
+    log_format: str = "text"
+    """`text`, or `json`: one JSON object per log record, with the event id (`bot.logs`)."""
     open_enrollment: bool = False
 
     telegram_token: SecretStr | None = None
@@ -102,6 +104,12 @@ class Settings(BaseSettings):
                 f"({_TOKENS[platform]} is not set)"
             )
         return None
+
+    def log_format_problem(self) -> str | None:
+        """What is wrong with `log_format`, in one line; None if nothing is."""
+        if self.log_format.strip().lower() in ("text", "json"):
+            return None
+        return f"PARLEY_LOG_FORMAT '{self.log_format}': use text or json"
 
     @property
     def platforms_configured(self) -> bool:
