@@ -2,6 +2,12 @@
 
 Nothing is created at import time. Tests call `build()` with their own settings, streams
 and clock and get the same wiring production runs.
+
+A process plays one role (#8, `PARLEY_ROLE` / `parley run --role`): `all` (the default,
+and the only one on SQLite), or, with several processes on PostgreSQL, `web` (receive
+and handle events; any number), `dispatcher` (send; elected per platform) or
+`scheduler` (run jobs; elected). Elections use advisory locks (`bot.leader`); outbox
+rows written in one process wake the dispatcher in another (`bot.outbox_listener`).
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot
 
@@ -31,6 +37,7 @@ from bot.handling import Access, Handled, Handler
 from bot.home import home_status
 from bot.http import HttpServer, telegram_webhook
 from bot.leader import Leadership
+from bot.outbox_listener import listen_for_outbox
 from bot.processing import EventProcessor
 from bot.questionnaires import QuestionnaireBook
 from bot.researcher import parse_command
@@ -45,7 +52,19 @@ from storage.db import make_engine, make_session_factory
 from storage.migrate import ensure_schema
 from storage.unit_of_work import UnitOfWork
 
-__all__ = ["App", "ConfigurationError", "ConsoleOptions", "build", "telegram_bot", "utc_now"]
+__all__ = [
+    "ROLES",
+    "App",
+    "ConfigurationError",
+    "ConsoleOptions",
+    "Election",
+    "build",
+    "telegram_bot",
+    "utc_now",
+]
+
+ROLES = ("all", "web", "dispatcher", "scheduler")
+"""What one `parley run` process does (see the module docstring)."""
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +85,15 @@ class ConsoleOptions:
     language: str | None = None
 
 
+@dataclass(frozen=True)
+class Election:
+    """A role this process campaigns for: what to do when elected and when deposed."""
+
+    leadership: Leadership
+    elected: Callable[[], Any]
+    deposed: Callable[[], Any]
+
+
 @dataclass
 class App:
     settings: Settings
@@ -82,22 +110,36 @@ class App:
     """Who runs the scheduler when several processes share PostgreSQL (`bot.leader`)."""
     digest_requests: DigestRequests | None = None
     """Builds and posts the digests researchers ask for in chat, after the commit."""
+    role: str = "all"
+    elections: list[Election] = field(default_factory=list)
+    """The dispatchers' elections (one per platform), when several processes may run."""
+
+    @property
+    def receives(self) -> bool:
+        return self.role in ("all", "web")
+
+    @property
+    def sends(self) -> bool:
+        return self.role in ("all", "dispatcher")
 
     async def run(self) -> None:
         """Run until every receiving channel has stopped (console end-of-input) or a signal."""
         if self.http is not None:
             await self.http.start()
-        if self.digest_requests is not None:
+        if self.digest_requests is not None and self.receives:
             self.digest_requests.wake()  # any request a stop or crash left unposted
-        campaign = await self._campaign()
-        workers: list[asyncio.Future[Any]] = [
-            asyncio.create_task(self.processor.run(), name="processor"),
-            asyncio.create_task(self.dispatcher.run(), name="dispatcher"),
-            *campaign,
-        ]
+        workers: list[asyncio.Future[Any]] = [*await self._campaign(), *await self._elect()]
+        if self.receives:
+            workers.append(asyncio.create_task(self.processor.run(), name="processor"))
+        if self.sends:
+            workers.append(asyncio.create_task(self.dispatcher.run(), name="dispatcher"))
+            if _is_postgres(self.settings.database_url):
+                listening = listen_for_outbox(self.settings.database_url, self.dispatcher.wake)
+                workers.append(asyncio.create_task(listening, name="outbox-notices"))
         receivers = [
             asyncio.create_task(channel.start(self._sink_for(channel)), name=name)
             for name, channel in self.channels.items()
+            if self.receives or self.sends  # a sender's channels connect, not receive
         ]
         if receivers:
             workers.append(asyncio.gather(*receivers))
@@ -127,6 +169,17 @@ class App:
         await leadership.attempt(scheduler.start, scheduler.step_down)
         campaign = leadership.campaign(scheduler.start, scheduler.step_down)
         return [asyncio.create_task(campaign, name="leadership")]
+
+    async def _elect(self) -> list[asyncio.Future[Any]]:
+        """The dispatchers' campaigns, one per platform; the first attempts are awaited
+        so a sole process sends from its first moment."""
+        tasks: list[asyncio.Future[Any]] = []
+        for election in self.elections:
+            leadership = election.leadership
+            await leadership.attempt(election.elected, election.deposed)
+            campaign = leadership.campaign(election.elected, election.deposed)
+            tasks.append(asyncio.create_task(campaign, name=leadership.scope))
+        return tasks
 
     def _sink_for(self, channel: Channel) -> EventSink:
         if isinstance(channel, ConsoleChannel):
@@ -164,6 +217,8 @@ class App:
             self.scheduler.shutdown()
         if self.leadership is not None:
             self.leadership.release()
+        for election in self.elections:
+            election.leadership.release()
         self.processor.close()
         self.dispatcher.close()
         self.engine.dispose()
@@ -175,9 +230,10 @@ def build(
     console: ConsoleOptions | None = None,
     clock: Callable[[], datetime] = utc_now,
 ) -> App:
-    problem = settings.research_channel_problem()
+    problem = settings.research_channel_problem() or _role_problem(settings, console)
     if problem is not None:
         raise ConfigurationError(problem)
+    role = settings.role.strip().lower()
     try:  # seeded as stored roles when the Handler is built (`bot.roles`)
         researchers = parse_researchers(settings.researchers)
     except RoleError as error:
@@ -202,11 +258,19 @@ def build(
             language=console.language,
             interactive=console.stdin.isatty(),
         )
-    http = HttpServer(settings.http_host, settings.http_port) if _needs_http(settings) else None
+    http = (
+        HttpServer(settings.http_host, settings.http_port)
+        if role != "all" or _needs_http(settings)
+        else None
+    )
+    receiving = http if role in ("all", "web") else None  # webhooks only where received
     if settings.telegram_token is not None:
-        channels["telegram"] = _telegram(settings, http)
+        channels["telegram"] = _telegram(settings, receiving)
     if settings.slack_bot_token is not None:
-        channels["slack"] = _slack(settings, http, session_factory, book)
+        channels["slack"] = _slack(settings, receiving, session_factory, book)
+    for channel in channels.values():
+        if hasattr(channel, "receiving"):
+            channel.receiving = role in ("all", "web")
     if "console" not in channels:  # digests without a research channel are printed
         channels["console"] = ResearchConsole(sys.stdout)
     research = settings.research_address or CONSOLE_ADDRESS
@@ -217,10 +281,11 @@ def build(
         desk=Desk(settings.researcher_time_zone, settings.questionnaire.parent, research),
     )
     handler = Handler(session_factory, book, clock, access=access)
-    dispatcher = Dispatcher(session_factory, channels, clock)
+    elected = [name for name in channels if name in PLATFORMS] if _is_postgres(settings) else []
+    dispatcher = Dispatcher(session_factory, channels, clock, elected=elected)
     scheduler = (
         _scheduler(settings, session_factory, book, clock, dispatcher)
-        if settings.scheduler
+        if settings.scheduler and role in ("all", "scheduler")
         else None
     )
     requests = DigestRequests(DigestPoster(session_factory, book, clock), dispatcher.wake)
@@ -238,7 +303,60 @@ def build(
         scheduler,
         Leadership(settings.database_url) if scheduler is not None else None,
         requests,
+        role,
+        _dispatcher_elections(settings, dispatcher, elected)
+        if role in ("all", "dispatcher")
+        else [],
     )
+
+
+PLATFORMS = ("telegram", "slack")
+"""Channels with a platform account, whose sending is elected (console is per process)."""
+
+
+def _is_postgres(settings_or_url: Settings | str) -> bool:
+    url = settings_or_url if isinstance(settings_or_url, str) else settings_or_url.database_url
+    return make_url(url).get_backend_name() == "postgresql"
+
+
+def _role_problem(settings: Settings, console: ConsoleOptions | None) -> str | None:
+    """What is wrong with `role` given the rest, in one line; None if nothing is."""
+    role = settings.role.strip().lower()
+    if role not in ROLES:
+        return f"PARLEY_ROLE '{settings.role}': use one of {', '.join(ROLES)}"
+    if role == "all":
+        return None
+    if not _is_postgres(settings):
+        return (
+            f"--role {role} needs PostgreSQL (PARLEY_DATABASE_URL): on SQLite one process "
+            "runs everything (--role all)"
+        )
+    if console is not None:
+        return f"--role {role}: the console runs only with --role all (use --no-console)"
+    if role == "web" and settings.telegram_token and not settings.telegram_webhook_url:
+        return (
+            "--role web with Telegram needs PARLEY_TELEGRAM_WEBHOOK_URL: only one process may "
+            "poll getUpdates, while any number of web processes can receive webhooks"
+        )
+    return None
+
+
+def _dispatcher_elections(
+    settings: Settings, dispatcher: Dispatcher, platforms: list[str]
+) -> list[Election]:
+    """One election per platform account: its limits are per bot, so one sender each."""
+    elections = []
+    for name in platforms:
+
+        async def elected(name: str = name) -> None:
+            await dispatcher.take(name)
+
+        async def deposed(name: str = name) -> None:
+            await dispatcher.give_up(name)
+
+        leadership = Leadership(settings.database_url, scope=f"dispatcher:{name}")
+        elections.append(Election(leadership, elected, deposed))
+    return elections
 
 
 def _scheduler(

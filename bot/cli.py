@@ -82,13 +82,21 @@ def run(
         str | None, typer.Option("--as", help="Console identity (default: your OS user).")
     ] = None,
     language: Annotated[str | None, typer.Option(help="Console language, e.g. fr.")] = None,
+    role: Annotated[
+        str | None,
+        typer.Option(
+            help="all, web, dispatcher or scheduler (default: PARLEY_ROLE, else all); "
+            "the others need PostgreSQL (README: Running at scale)."
+        ),
+    ] = None,
 ) -> None:
     """Start Parley: receive messages, ask questions, send replies."""
     settings = _settings(questionnaire=questionnaire)
+    if role is not None:
+        settings = settings.model_copy(update={"role": role})
     if (problem := settings.log_format_problem()) is not None:
         raise _fail([problem])
-    role = getattr(settings, "role", None)  # `--role` / PARLEY_ROLE (#8), when known
-    configure_logging(settings.log_level, settings.log_format.strip().lower(), role=role)
+    configure_logging(settings.log_level, settings.log_format.strip().lower(), role=settings.role)
     use_console = console if console is not None else not settings.platforms_configured
     options = (
         ConsoleOptions(user=user or getpass.getuser(), language=language) if use_console else None

@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -96,10 +96,10 @@ class Dispatcher:
         batch_size: int = 200,
         poll_interval: float = 1.0,
         max_groups: int = 256,
-        elected: bool = False,
+        elected: Collection[str] = (),
     ) -> None:
-        """`elected`: the channels in `channels` are sent for only once `take`n (each
-        platform's election decides); otherwise this dispatcher holds them all."""
+        """`elected`: channels sent for only once `take`n (each platform's election
+        decides); this dispatcher holds the others from the start."""
         self.session_factory = session_factory
         self._reader = _reading(session_factory)
         self.channels = channels
@@ -126,8 +126,8 @@ class Dispatcher:
             for name, channel in channels.items()
             if (rules := getattr(channel, "pacing", None)) is not None
         }
-        self._elected = elected
-        self._held: set[str] = set() if elected else set(channels)
+        self._elected = frozenset(elected)
+        self._held: set[str] = set(channels) - self._elected
         self._claiming = _dialect(session_factory) == "postgresql"
         self._holder = holder_name()
 
@@ -331,7 +331,7 @@ class Dispatcher:
         (Slack allows few `chat.update` calls a minute)."""
         records: list[asyncio.Task[list[int]]] = []
         for due in group:
-            if self._elected and due.row.channel not in self._held:
+            if due.row.channel in self._elected and due.row.channel not in self._held:
                 break  # deposed meanwhile: the new holder sends the rest
             outcome = await self._send_one(due)
             records.append(asyncio.create_task(self._record_together([outcome])))

@@ -98,6 +98,9 @@ class SlackChannel:
         self.modals = modals
         """The discussion-group modal (`/parley group new`), for researchers."""
         self.pacing = slack_pacing()
+        self.receiving = True
+        """False in a process that only sends (`parley run --role dispatcher`): no Socket
+        Mode connection then (HTTP mode receives only where `/slack/events` is served)."""
         self._sink: EventSink | None = None
         self._dm: dict[str, str] = {}
         self._profiles: dict[str, tuple[str | None, str | None, str | None]] = {}
@@ -125,7 +128,7 @@ class SlackChannel:
         # down) a connection per call, about half of the client's cost under load.
         self.client.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         await self.client.auth_test()
-        if self.app_token:
+        if self.app_token and self.receiving:
             self._socket = AsyncSocketModeHandler(self.app, self.app_token)
             await self._socket.connect_async()  # type: ignore[no-untyped-call]
         await self._stopped.wait()

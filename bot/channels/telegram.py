@@ -76,6 +76,9 @@ class TelegramChannel:
         self.webhook_secret = webhook_secret
         self.poll_timeout = poll_timeout
         self.pacing = telegram_pacing()
+        self.receiving = True
+        """False in a process that only sends (`parley run --role dispatcher`): `start`
+        then neither polls nor sets the webhook, which the web processes serve."""
         self._sink: EventSink | None = None
         self._stopped = asyncio.Event()
         self._ready = asyncio.Event()
@@ -88,6 +91,9 @@ class TelegramChannel:
         self._sink = sink
         self._ready.set()
         await self._retrying(self.bot.initialize)
+        if not self.receiving:
+            await self._stopped.wait()
+            return
         await self._register_commands()
         if self.webhook_url:
             await self._retrying(self._set_webhook)

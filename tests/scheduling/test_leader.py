@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, make_url, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.leader import Leadership, lock_key
@@ -284,15 +284,20 @@ def seed(database_url: str, late_due: datetime) -> dict[int, int]:
     return people
 
 
-def leader_pid(admin: Engine, bots: list[ParleyBot]) -> int | None:
-    """The OS pid of the `parley run` whose lock session holds an advisory lock, if any."""
+def leader_pid(admin: Engine, bots: list[ParleyBot], database_url: str) -> int | None:
+    """The OS pid of the `parley run` whose lock session holds the scheduler's advisory
+    lock, if any (each process also campaigns to dispatch, under other keys)."""
     names = {f"parley-leader:{bot.proc.pid}": bot.proc.pid for bot in bots}
+    schema = str(make_url(database_url).query["options"]).split("=")[-1]
+    key = lock_key("scheduler", str(schema)) & 0xFFFF_FFFF_FFFF_FFFF
     with admin.connect() as connection:
         rows = connection.execute(
             text(
                 "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a "
-                "ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted"
-            )
+                "ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted "
+                "AND l.classid::bigint = :high AND l.objid::bigint = :low"
+            ),
+            {"high": key >> 32, "low": key & 0xFFFF_FFFF},
         ).scalars()
         held = [names[name] for name in rows if name in names]
     assert len(held) <= 1, f"two leaders: {held}"
@@ -335,7 +340,10 @@ def test_two_parley_processes_kill_9_the_leader_every_send_once(
         bots = [first]
         try:
             wait_for(
-                lambda: leader_pid(postgres_admin, bots) == first.proc.pid, "A leads", 30, bots
+                lambda: leader_pid(postgres_admin, bots, postgres_url) == first.proc.pid,
+                "A leads",
+                30,
+                bots,
             )
             early = [FIRST_USER + n for n in EARLY]
             wait_for(lambda: all(chats[u].messages() for u in early), "early sends", 30, bots)
@@ -343,13 +351,13 @@ def test_two_parley_processes_kill_9_the_leader_every_send_once(
             second = ParleyBot(env, tmp_path, 2)
             bots.append(second)
             wait_for(lambda: "standing by" in second.log(), "B stands by", 30, bots)
-            assert leader_pid(postgres_admin, bots) == first.proc.pid
+            assert leader_pid(postgres_admin, bots, postgres_url) == first.proc.pid
             assert sends_by_status(postgres_url) == Counter(done=3, pending=3)
 
             first.kill9()
             killed_at = datetime.now(UTC)
             took = wait_for(
-                lambda: leader_pid(postgres_admin, bots) == second.proc.pid,
+                lambda: leader_pid(postgres_admin, bots, postgres_url) == second.proc.pid,
                 "B takes over",
                 TAKEOVER_BOUND,
                 bots,
