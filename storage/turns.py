@@ -118,7 +118,10 @@ def record_inbound_many(
             {"platform": platform, "event_id": event_id, "received_at": received_at},
         )
     statement = _statements(session)["inbound"]
-    result = session.connection().execute(statement, _parameters(list(rows.values())))
+    # In key order: a batch in another process holding the same ids (a redelivery sent
+    # to the other web process) then waits in the same order, never in a deadlock (#8).
+    ordered = [rows[key] for key in sorted(rows)]
+    result = session.connection().execute(statement, _parameters(ordered))
     return {(platform, event_id) for platform, event_id in result}
 
 
@@ -262,6 +265,9 @@ def save_run_states(session: Session, saves: Sequence[RunSave]) -> None:
     """
     if not saves:
         return
+    # Run id order, for the same reason as `record_inbound_many`; the sort is stable, so
+    # a run's chain of saves keeps its order.
+    saves = sorted(saves, key=lambda save: save.run_id)
     rows = [
         {
             "b_id": save.run_id,
