@@ -29,6 +29,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetr
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels.base import DeliveryError, EventSink, InboundEvent
+from bot.channels.slack_chat import ChatCalls
 from bot.channels.slack_format import (
     PLATFORM,
     SlackMessage,
@@ -87,6 +88,9 @@ class SlackChannel:
     ) -> None:
         self.client = AsyncWebClient(token=bot_token, base_url=api_url)
         self.client.retry_handlers.append(AsyncConnectionErrorRetryHandler(max_retry_count=2))
+        self.chat = ChatCalls(self.client)
+        """chat.postMessage and chat.update, made for every answer, without slack_sdk's
+        per-call overhead (`bot.channels.slack_chat`)."""
         self.app = AsyncApp(
             client=self.client,
             signing_secret=signing_secret or "",
@@ -235,9 +239,7 @@ class SlackChannel:
             return await self._upload(address, rendered)
         if rendered.edit and target is not None:
             target_channel, ts = target.split("|", 1)
-            await self.client.chat_update(
-                channel=target_channel, ts=ts, text=rendered.text, blocks=list(rendered.blocks)
-            )
+            await self.chat.update(target_channel, ts, rendered.text, list(rendered.blocks))
             return target
         if rendered.edit and not any(b["type"] == "actions" for b in rendered.blocks):
             return None  # nothing to rewrite and nothing new to show
@@ -245,9 +247,8 @@ class SlackChannel:
         for part in (rendered, *rendered.extra):
             # Posting to the user id lands in the app's DM with them, without the
             # rate-limited conversations.open; the reply names the DM channel.
-            reply = await self.client.chat_postMessage(
-                channel=self._dm.get(address, address), text=part.text, blocks=list(part.blocks)
-            )
+            channel = self._dm.get(address, address)
+            reply = await self.chat.post_message(channel, part.text, list(part.blocks))
             self._dm[address] = str(reply["channel"])
             posted = f"{reply['channel']}|{reply['ts']}"
         return posted
