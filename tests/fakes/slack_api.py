@@ -85,6 +85,7 @@ __all__ = [
     "DEFAULT_SIGNING_SECRET",
     "ApiCall",
     "Delivery",
+    "Dropped",
     "Ephemeral",
     "FakeChannel",
     "FakeSlack",
@@ -210,6 +211,16 @@ class ApiCall:
         """A param decoded from JSON if it came form-encoded (e.g. `blocks`, `view`)."""
         value = self.params.get(name)
         return json.loads(value) if isinstance(value, str) else value
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """A Web API call cut off by fault injection; `after_processing`: it took effect."""
+
+    t: float
+    method: str
+    channel: str | None
+    after_processing: bool
 
 
 @dataclass(frozen=True)
@@ -516,7 +527,8 @@ class _ResponseUrl:
 class _Fault:
     remaining: int
     method: str | None  # None: SEND_METHODS; "*": any method
-    error: SlackError
+    error: SlackError | None
+    kind: str = "fail"  # "fail", "drop" (before the call) or "drop_after" (after it)
 
     def matches(self, method: str) -> bool:
         if self.method is None:
@@ -554,6 +566,7 @@ class _State:
         self.faults: list[_Fault] = []
         self.calls: list[ApiCall] = []
         self.violations: list[Violation] = []
+        self.dropped: list[Dropped] = []
         self.deliveries: list[Delivery] = []
         self.inbound: list[Inbound] = []
         self.responses: list[ResponseUrlPost] = []
@@ -649,12 +662,16 @@ class _WebApi:
     def call(
         self, method: str, params: dict[str, Any], token: str | None
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """The call's (status, body, headers); status 0 means: close without answering."""
         state = self.state
+        fault: _Fault | None = None
         with state.cond:
             try:
                 self._authorize(method, token)
                 fault = state.take_fault(method)
-                if fault is not None:
+                if fault is not None and fault.kind == "drop":
+                    return self._drop(method, params, token, after_processing=False)
+                if fault is not None and fault.error is not None:
                     raise fault.error
                 handler = self.methods.get(method)
                 if handler is None:
@@ -666,9 +683,22 @@ class _WebApi:
                 error = None
             except SlackError as exc:
                 status, body, headers, error = exc.status, exc.body(), exc.headers, exc.error
+            if fault is not None and fault.kind == "drop_after" and error is None:
+                return self._drop(method, params, token, after_processing=True)
             state.calls.append(ApiCall(time.monotonic(), method, params, token, status, error))
             state.cond.notify_all()
             return status, body, headers
+
+    def _drop(
+        self, method: str, params: dict[str, Any], token: str | None, *, after_processing: bool
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """Record a call whose connection is cut (after it took effect, or before)."""
+        now = time.monotonic()
+        channel = params.get("channel")
+        self.state.dropped.append(Dropped(now, method, channel, after_processing))
+        self.state.calls.append(ApiCall(now, method, params, token, 0, "dropped"))
+        self.state.cond.notify_all()
+        return 0, {}, {}
 
     # -- checks
 
@@ -1014,6 +1044,10 @@ class _Server:
         if header.startswith("Bearer "):
             token = header[len("Bearer ") :]
         status, body, headers = self.fake._api.call(method, params, token)
+        if status == 0:  # an injected drop: the client sees the connection close
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=500)  # never written: the transport is gone
         return web.json_response(body, status=status, headers=headers)
 
     async def upload(self, request: web.Request) -> web.Response:
@@ -2452,6 +2486,17 @@ class FakeSlack:
         with self._state.cond:
             self._state.faults.append(_Fault(n, method, failure))
 
+    def drop_next(self, n: int = 1, *, method: str | None = None) -> None:
+        """Read the next `n` matching Web API calls, then close the connection unanswered."""
+        with self._state.cond:
+            self._state.faults.append(_Fault(n, method, None, "drop"))
+
+    def drop_after_processing(self, n: int = 1, *, method: str | None = None) -> None:
+        """Do the next `n` matching calls, then close without answering (the "cut off
+        mid-request" case: the message was posted, the app never hears so)."""
+        with self._state.cond:
+            self._state.faults.append(_Fault(n, method, None, "drop_after"))
+
     def clear_faults(self) -> None:
         with self._state.cond:
             self._state.faults.clear()
@@ -2472,6 +2517,11 @@ class FakeSlack:
     @property
     def violations(self) -> list[Violation]:
         return self._copy(self._state.violations)
+
+    @property
+    def dropped(self) -> list[Dropped]:
+        """Calls whose connection was cut by `drop_next` / `drop_after_processing`."""
+        return self._copy(self._state.dropped)
 
     @property
     def deliveries(self) -> list[Delivery]:

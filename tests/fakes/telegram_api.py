@@ -616,6 +616,8 @@ class Dropped:
     t: float
     method: str
     after_processing: bool
+    chat_id: str | None = None
+    """The request's `chat_id` as sent (a number or @username), if it had one."""
 
 
 @dataclass(frozen=True)
@@ -1366,7 +1368,10 @@ class _Dispatcher:
 
     def _drop(self, record: RecordedRequest, *, after_processing: bool) -> object:
         with self.state.cond:
-            self.state.dropped.append(Dropped(self.fake.clock(), record.method, after_processing))
+            chat = record.params.get("chat_id")
+            chat_id = None if chat is None else str(chat)
+            dropped = Dropped(self.fake.clock(), record.method, after_processing, chat_id)
+            self.state.dropped.append(dropped)
         return _DROP
 
     def _download(self, token: str, file_path: str) -> _Reply:

@@ -216,6 +216,23 @@ def test_errors_are_slacks(
     assert caught.value.response["error"] == error
 
 
+def test_dropped_connections_before_and_after_processing(slack: FakeSlack, alice: FakeUser) -> None:
+    client = WebClient(token=slack.bot_token, base_url=slack.api_url, retry_handlers=[])
+    slack.drop_next(1)
+    with pytest.raises(OSError):
+        client.chat_postMessage(channel=alice.dm(), text="lost on the way in")
+    assert alice.messages() == []
+    slack.drop_after_processing(1)
+    with pytest.raises(OSError):
+        client.chat_postMessage(channel=alice.dm(), text="posted, reply lost")
+    assert [m.text for m in alice.messages()] == ["posted, reply lost"]
+    assert [(d.method, d.channel, d.after_processing) for d in slack.dropped] == [
+        ("chat.postMessage", alice.dm(), False),
+        ("chat.postMessage", alice.dm(), True),
+    ]
+    assert [c.error for c in slack.calls_for("chat.postMessage")] == ["dropped", "dropped"]
+
+
 def test_tokens_are_checked(slack: FakeSlack, alice: FakeUser) -> None:
     def error_with(token: str | None) -> str:
         with pytest.raises(SlackApiError) as caught:
