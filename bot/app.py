@@ -40,6 +40,7 @@ from bot.leader import Leadership
 from bot.outbox_listener import listen_for_outbox
 from bot.processing import EventProcessor
 from bot.questionnaires import QuestionnaireBook
+from bot.readiness import Readiness
 from bot.researcher import parse_command
 from bot.researcher_commands import Desk, scheduling_command
 from bot.roles import RoleError, parse_researchers, researcher_check
@@ -113,6 +114,8 @@ class App:
     role: str = "all"
     elections: list[Election] = field(default_factory=list)
     """The dispatchers' elections (one per platform), when several processes may run."""
+    readiness: Readiness | None = None
+    """`GET /readyz` (`bot.readiness`): ready once started, not ready from the stop on."""
 
     @property
     def receives(self) -> bool:
@@ -122,9 +125,18 @@ class App:
     def sends(self) -> bool:
         return self.role in ("all", "dispatcher")
 
+    def about(self) -> dict[str, Any]:
+        """What `GET /healthz` says of this process: its role and the roles it holds now."""
+        held = [e.leadership for e in self.elections]
+        if self.leadership is not None:
+            held.append(self.leadership)
+        return {"role": self.role, "leads": sorted(h.scope for h in held if h.leading)}
+
     async def run(self) -> None:
         """Run until every receiving channel has stopped (console end-of-input) or a signal."""
         if self.http is not None:
+            if self.readiness is not None:
+                self.http.set_readiness(self.readiness, about=self.about)
             await self.http.start()
         if self.digest_requests is not None and self.receives:
             self.digest_requests.wake()  # any request a stop or crash left unposted
@@ -143,6 +155,8 @@ class App:
         ]
         if receivers:
             workers.append(asyncio.gather(*receivers))
+        if self.readiness is not None:
+            self.readiness.ready()
         stop = asyncio.Event()
         _on_signals(stop.set)
         stopper = asyncio.create_task(stop.wait(), name="signals")
@@ -197,6 +211,8 @@ class App:
         return handled
 
     async def _shutdown(self, tasks: list[asyncio.Future[Any]]) -> None:
+        if self.readiness is not None:
+            self.readiness.not_ready("stopping")  # a load balancer drains this process
         for channel in self.channels.values():
             await channel.stop()
         for task in tasks:
@@ -221,6 +237,8 @@ class App:
             election.leadership.release()
         self.processor.close()
         self.dispatcher.close()
+        if self.readiness is not None:
+            self.readiness.close()
         self.engine.dispose()
 
 
@@ -307,6 +325,7 @@ def build(
         _dispatcher_elections(settings, dispatcher, elected)
         if role in ("all", "dispatcher")
         else [],
+        readiness=Readiness(session_factory, clock) if http is not None else None,
     )
 
 
