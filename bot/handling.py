@@ -27,6 +27,8 @@ Two ways through a batch, with the same outcome:
 from __future__ import annotations
 
 import logging
+import random
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -46,6 +48,7 @@ from conversations.inputs import Reply
 from conversations.messages import Message, Notice, Say, message_to_dict
 from conversations.run import RunState
 from storage import audit, repository
+from storage.errors import is_transient
 from storage.invitations import InviteStatus, redeem_invite
 from storage.models import Run, Stakeholder
 from storage.run_cache import CachedState, RunStateCache, encode_state
@@ -54,6 +57,15 @@ from storage.unit_of_work import UnitOfWork
 __all__ = ["Access", "Handled", "Handler"]
 
 log = logging.getLogger(__name__)
+
+_TRANSIENT_TRIES = 5
+"""How often a transaction another process deadlocked (or serialized) is run again."""
+
+
+def _pause_before_retry(attempt: int) -> None:
+    """A short, jittered wait, so two transactions that collided do not collide again."""
+    time.sleep(random.uniform(0.005, 0.02) * attempt)
+
 
 Clock = Callable[[], datetime]
 
@@ -114,29 +126,63 @@ class Handler:
             HANDLING.set(None)  # logs after the batch concern no event (`bot.logs`)
 
     def _handle_batch(self, events: Sequence[InboundEvent]) -> list[Handled]:
+        """Together in one transaction; a transaction another process's deadlocked or
+        serialized is run again; any other failure sends the batch event by event."""
         if not events:
             return []
+        for attempt in range(1, _TRANSIENT_TRIES + 1):
+            with UnitOfWork(self.session_factory) as uow:
+                together = _Together(self, uow.session, events)
+                try:
+                    results = together.run()
+                    uow.commit()
+                except Exception as error:
+                    uow.rollback()
+                    if is_transient(error) and attempt < _TRANSIENT_TRIES:
+                        _pause_before_retry(attempt)
+                        continue
+                    if isinstance(error, StaleDataError) or is_transient(error):
+                        log.debug("a run moved on during a batch: handling it event by event")
+                    else:
+                        log.warning(
+                            "batch of %d events failed: handling it event by event",
+                            len(events),
+                            exc_info=True,
+                        )
+                    return self._one_by_one(events)
+            for entry in together.committed_states():
+                self.states.put(entry)
+            return results
+        raise AssertionError("unreachable")
+
+    def _one_by_one(self, events: Sequence[InboundEvent]) -> list[Handled]:
+        """Each event in its own savepoint of one transaction; if another process's
+        transaction deadlocks with this one, each event in a transaction of its own."""
         with UnitOfWork(self.session_factory) as uow:
-            together = _Together(self, uow.session, events)
             try:
-                results = together.run()
-                uow.commit()
-            except Exception as error:
-                if isinstance(error, StaleDataError):
-                    log.debug("a run moved on during a batch: handling it event by event")
-                else:
-                    log.warning(
-                        "batch of %d events failed: handling it event by event",
-                        len(events),
-                        exc_info=True,
-                    )
-                uow.rollback()
                 results = [self._handle_isolated(uow.session, event) for event in events]
                 uow.commit()
                 return results
-        for entry in together.committed_states():
-            self.states.put(entry)
-        return results
+            except Exception as error:
+                uow.rollback()
+                if not is_transient(error):
+                    raise
+        return [self._alone(event) for event in events]
+
+    def _alone(self, event: InboundEvent) -> Handled:
+        """One event, one transaction, run again while the database says transient."""
+        for attempt in range(1, _TRANSIENT_TRIES + 1):
+            with UnitOfWork(self.session_factory) as uow:
+                try:
+                    handled = self._handle_isolated(uow.session, event)
+                    uow.commit()
+                    return handled
+                except Exception as error:
+                    uow.rollback()
+                    if not is_transient(error) or attempt == _TRANSIENT_TRIES:
+                        raise
+            _pause_before_retry(attempt)
+        raise AssertionError("unreachable")
 
     def _handle_isolated(
         self, session: Session, event: InboundEvent, *, recorded: bool = False
@@ -144,11 +190,15 @@ class Handler:
         """One event in its own savepoint: its failure never takes the others down.
 
         `recorded`: the event id was already recorded, as new, in this transaction.
+        A transient database error (`storage.errors.is_transient`) is raised, not
+        apologised for: the whole transaction must run again, and it will.
         """
         HANDLING.set((event.platform, event.event_id))
         for attempt in (1, 2):
             savepoint = session.begin_nested()
             try:
+                if attempt == 2:  # another process saved the run first: wait for it now
+                    repository.lock_runs_of_identity(session, event.platform, event.sender)
                 handled = self._apply(session, event, recorded=recorded)
             except StaleDataError:
                 savepoint.rollback()
@@ -156,8 +206,10 @@ class Handler:
                 if attempt == 2:
                     return self._apologise(session, event)
                 continue
-            except Exception:
+            except Exception as error:
                 savepoint.rollback()
+                if is_transient(error):
+                    raise
                 log.exception("event %s:%s failed", event.platform, event.event_id)
                 return self._apologise(session, event)
             savepoint.commit()

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///parley.db"
     questionnaire: Path = bundled_example()
     log_level: str = "WARNING"
+    role: str = "all"
+    """What this process does: all, web, dispatcher or scheduler (`bot.app`, #8)."""
     log_format: str = "text"
     """`text`, or `json`: one JSON object per log record, with the event id (`bot.logs`)."""
     open_enrollment: bool = False

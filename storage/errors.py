@@ -8,10 +8,13 @@
 
 `StaleDataError` (from SQLAlchemy) is re-exported beside them: it is what a run save
 raises when another transaction saved the same run first, and callers retry on it.
+`is_transient` says which database errors mean "try the transaction again": PostgreSQL
+picking a deadlock's victim, a serialization failure, a lock not available (#8).
 """
 
 from __future__ import annotations
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 
 __all__ = [
@@ -21,7 +24,19 @@ __all__ = [
     "StaleDataError",
     "StorageError",
     "UnsupportedDatabase",
+    "is_transient",
 ]
+
+_TRANSIENT_STATES = frozenset({"40001", "40P01", "55P03"})
+"""serialization_failure, deadlock_detected, lock_not_available: the transaction did
+nothing wrong and succeeds when run again."""
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether `error` aborted a transaction that is worth running again as it was."""
+    if not isinstance(error, DBAPIError):
+        return False
+    return getattr(error.orig, "sqlstate", None) in _TRANSIENT_STATES
 
 
 class StorageError(Exception):

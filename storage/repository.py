@@ -83,6 +83,7 @@ __all__ = [
     "enrol",
     "identities_of",
     "link_identity",
+    "lock_runs_of_identity",
     "mark_failed",
     "mark_retry",
     "mark_sent",
@@ -195,6 +196,26 @@ def stakeholder_for_identity(
         .where(Identity.platform == platform, Identity.external_id == external_id)
     )
     return session.scalars(statement).one_or_none()
+
+
+def lock_runs_of_identity(session: Session, platform: str, external_id: str) -> None:
+    """Lock the runs of whoever is behind this account until the transaction ends.
+
+    Turns are optimistic (a run's `version_id`); this is the pessimistic second try after
+    another process saved the same run first (#8): waiting for its lock here means the
+    retry reads the run as the other transaction left it and cannot lose again. SQLite
+    has one writer at a time, so there it is a no-op.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    statement = (
+        select(Run.id)
+        .join(Identity, Identity.stakeholder_id == Run.stakeholder_id)
+        .where(Identity.platform == platform, Identity.external_id == external_id)
+        .order_by(Run.id)
+        .with_for_update(of=Run)
+    )
+    session.execute(statement).all()
 
 
 def identities_of(session: Session, stakeholder_id: int) -> list[Identity]:
