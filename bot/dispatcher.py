@@ -25,10 +25,12 @@ from datetime import datetime, timedelta
 from itertools import groupby
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import Channel, DeliveryError
 from bot.leader import holder_name
+from bot.outages import ride_out
 from bot.pacing import Pacer
 from conversations.messages import Answered, Ask, Message, message_from_dict
 from storage import SQLITE_BEGIN_OPTION, make_session_factory, outbox, repository
@@ -175,7 +177,11 @@ class Dispatcher:
         running: set[asyncio.Task[int]] = set()
         while True:
             self._wake.clear()
-            groups = await self._due_groups() if self._held else []
+            try:
+                groups = await self._due_groups() if self._held else []
+            except DBAPIError as error:  # an outage: look again at the next poll
+                log.warning("reading the outbox failed: %s", error.orig)
+                groups = []
             for group in groups[: max(0, self.max_groups - len(running))]:
                 task = asyncio.create_task(self._run_group(group))
                 running.add(task)
@@ -232,6 +238,9 @@ class Dispatcher:
             settled = await asyncio.gather(*records)
             await self._announce([row_id for batch in settled for row_id in batch])
             return len(records)
+        except DBAPIError as error:  # sent, not recorded: pending, so sent again later
+            log.error("recording sends to %s failed for good: %s", key, error.orig)
+            return 0
         finally:
             self._busy.discard(key)
             self._in_flight.difference_update(ids)
@@ -249,12 +258,18 @@ class Dispatcher:
         return await future
 
     async def _flush_records(self) -> None:
+        """Record what the groups sent, waiting out a database outage: a send not
+        recorded would go out again."""
         loop = asyncio.get_running_loop()
+
+        def recording(outcomes: list[_Outcome]) -> Callable[[], asyncio.Future[list[int]]]:
+            return lambda: loop.run_in_executor(self._executor, self._record, outcomes)
+
         while self._to_record:
             batch, self._to_record = self._to_record, []
             every = [outcome for outcomes, _ in batch for outcome in outcomes]
             try:
-                settled = set(await loop.run_in_executor(self._executor, self._record, every))
+                settled = set(await ride_out(recording(every), limit=60.0, what="recording sends"))
             except Exception as exc:
                 for _, future in batch:
                     future.set_exception(exc)

@@ -40,6 +40,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from bot import groups, researcher, rights, roles, time_zones
 from bot.channels.base import InboundEvent
 from bot.logs import HANDLING
+from bot.outages import unreachable
 from bot.questionnaires import QuestionnaireBook
 from bot.starting import begin_run
 from conversations import consent, engine
@@ -138,6 +139,8 @@ class Handler:
                     uow.commit()
                 except Exception as error:
                     uow.rollback()
+                    if unreachable(error):
+                        raise  # the database is gone: the processor waits for it
                     if is_transient(error) and attempt < _TRANSIENT_TRIES:
                         _pause_before_retry(attempt)
                         continue
@@ -190,8 +193,9 @@ class Handler:
         """One event in its own savepoint: its failure never takes the others down.
 
         `recorded`: the event id was already recorded, as new, in this transaction.
-        A transient database error (`storage.errors.is_transient`) is raised, not
-        apologised for: the whole transaction must run again, and it will.
+        A transient database error (`storage.errors.is_transient`) or an outage
+        (`bot.outages`) is raised, not apologised for: the whole transaction must run
+        again, and it will.
         """
         HANDLING.set((event.platform, event.event_id))
         for attempt in (1, 2):
@@ -207,9 +211,9 @@ class Handler:
                     return self._apologise(session, event)
                 continue
             except Exception as error:
-                savepoint.rollback()
-                if is_transient(error):
+                if is_transient(error) or unreachable(error):
                     raise
+                savepoint.rollback()
                 log.exception("event %s:%s failed", event.platform, event.event_id)
                 return self._apologise(session, event)
             savepoint.commit()

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from bot.channels.base import InboundEvent
 from bot.handling import Handled, Handler
+from bot.outages import ride_out
 
 __all__ = ["EventProcessor"]
 
@@ -24,8 +25,16 @@ Committed = Callable[[Sequence[Handled]], None]
 
 
 class EventProcessor:
-    def __init__(self, handler: Handler, on_committed: Committed, *, max_batch: int = 64) -> None:
+    def __init__(
+        self,
+        handler: Handler,
+        on_committed: Committed,
+        *,
+        max_batch: int = 64,
+        outage_limit: float = 60.0,
+    ) -> None:
         self.handler = handler
+        self.outage_limit = outage_limit
         self.on_committed = on_committed
         self.max_batch = max_batch
         self._queue: asyncio.Queue[tuple[InboundEvent, asyncio.Future[Handled]]] = asyncio.Queue()
@@ -45,9 +54,7 @@ class EventProcessor:
                 batch.append(self._queue.get_nowait())
             events = [event for event, _ in batch]
             try:
-                results = await loop.run_in_executor(
-                    self._executor, self.handler.handle_batch, events
-                )
+                results = await self._handle(loop, events)
             except Exception as exc:  # the database itself failed: nothing was committed
                 log.exception("handling a batch of %d events failed", len(events))
                 for _, future in batch:
@@ -58,6 +65,19 @@ class EventProcessor:
                 if not future.done():
                     future.set_result(result)
             self.on_committed(results)
+
+    async def _handle(
+        self, loop: asyncio.AbstractEventLoop, events: list[InboundEvent]
+    ) -> list[Handled]:
+        """Handle, waiting out a database outage (`bot.outages`): a Slack event was
+        acknowledged before it was handled, so giving up at once would lose it. A commit
+        whose outcome was unknown is safe to repeat: the event ids were recorded with it,
+        so the repeat finds them and applies nothing twice."""
+
+        def attempt() -> asyncio.Future[list[Handled]]:
+            return loop.run_in_executor(self._executor, self.handler.handle_batch, events)
+
+        return await ride_out(attempt, limit=self.outage_limit, what="handling")
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)
