@@ -97,7 +97,6 @@ WEBHOOK_URL = "https://parley.invalid/telegram/webhook"
 """What the web processes register with the fake (which wants HTTPS and only records it)."""
 FIRST_PACED_ID = 810_001
 FIRST_SATURATION_ID = 820_001
-READY = "healthz"
 SETUPS = {"all1": ("all", 1), "web1": ("web", 1), "web2": ("web", 2)}
 """Setup name -> (role of the receiving processes, how many)."""
 
@@ -139,7 +138,7 @@ def upgrade(env: dict[str, str], workdir: Path) -> None:
 def start_node(env: dict[str, str], workdir: Path, role: str, number: int) -> Node:
     port = free_port()
     log_path = workdir / f"parley-{role}-{number}.log"
-    command = [str(PARLEY), "run", *(["--role", role] if role != "all" else [])]
+    command = [str(PARLEY), "run", "--role", role]
     proc = common.spawn(command, {**env, "PARLEY_HTTP_PORT": str(port)}, workdir, log_path)
     return Node(f"{role} #{number}", proc, log_path, role, port)
 
@@ -159,7 +158,6 @@ def webs(nodes: list[Node]) -> list[Node]:
 
 async def wait_ready(nodes: list[Node], timeout: float = 90.0) -> None:
     """Until every process answers `GET /readyz` with 200, or fail with its log."""
-    # TEMP until #8's /readyz lands: /healthz answers as soon as the HTTP server listens.
     deadline = time.monotonic() + timeout
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
         for node in nodes:
@@ -171,7 +169,7 @@ async def wait_ready(nodes: list[Node], timeout: float = 90.0) -> None:
                         f"{node.name} not ready in {timeout:.0f}s:\n{node.log_tail()}"
                     )
                 with contextlib.suppress(aiohttp.ClientError, TimeoutError):
-                    async with session.get(f"http://127.0.0.1:{node.port}/{READY}") as response:
+                    async with session.get(f"http://127.0.0.1:{node.port}/readyz") as response:
                         if response.status == 200:
                             break
                 await asyncio.sleep(0.3)
@@ -350,6 +348,9 @@ class Result:
     outbox_left: int
     http_429: int
     violations: dict[str, int]
+    """By scope and method ("chat sendMessage")."""
+    requests: dict[str, int]
+    """Requests to the fake by method."""
     stored: str
     errors: list[str]
     completed: int
@@ -494,7 +495,8 @@ def summarise(
         drain_steady_per_s=steady,
         outbox_left=found["outbox_left"],
         http_429=sum(1 for r in fake.requests if r.status == 429),
-        violations=dict(Counter(v.scope for v in fake.violations)),
+        violations=dict(Counter(f"{v.scope} {v.method}" for v in fake.violations)),
+        requests=dict(Counter(r.method for r in fake.requests)),
         stored=stored,
         errors=[f"{w.uid}: {w.error}" for w in everyone if w.error][:5],
         completed=sum(1 for w in everyone if w.error is None),
@@ -613,6 +615,8 @@ def main() -> None:
             )
             for error in result.errors:
                 print(f"  ! {error}", flush=True)
+            if result.violations:
+                print(f"  ! limit violations: {result.violations}", flush=True)
     print()
     print(table(results))
     print()
