@@ -7,7 +7,8 @@ A process plays one role (#8, `PARLEY_ROLE` / `parley run --role`): `all` (the d
 and the only one on SQLite), or, with several processes on PostgreSQL, `web` (receive
 and handle events; any number), `dispatcher` (send; elected per platform) or
 `scheduler` (run jobs; elected). Elections use advisory locks (`bot.leader`); outbox
-rows written in one process wake the dispatcher in another (`bot.outbox_listener`).
+rows and scheduled sends written in one process wake the dispatcher and the scheduler
+in another (`bot.notices`).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from bot.handling import Access, Handled, Handler
 from bot.home import home_status
 from bot.http import HttpServer, telegram_webhook
 from bot.leader import Leadership
-from bot.outbox_listener import listen_for_outbox
+from bot.notices import OUTBOX, SCHEDULES, listen
 from bot.processing import EventProcessor
 from bot.questionnaires import QuestionnaireBook
 from bot.readiness import Readiness
@@ -146,7 +147,7 @@ class App:
         if self.sends:
             workers.append(asyncio.create_task(self.dispatcher.run(), name="dispatcher"))
             if _is_postgres(self.settings.database_url):
-                listening = listen_for_outbox(self.settings.database_url, self.dispatcher.wake)
+                listening = listen(self.settings.database_url, OUTBOX, self.dispatcher.wake)
                 workers.append(asyncio.create_task(listening, name="outbox-notices"))
         receivers = [
             asyncio.create_task(channel.start(self._sink_for(channel)), name=name)
@@ -182,7 +183,10 @@ class App:
             return []
         await leadership.attempt(scheduler.start, scheduler.step_down)
         campaign = leadership.campaign(scheduler.start, scheduler.step_down)
-        return [asyncio.create_task(campaign, name="leadership")]
+        tasks: list[asyncio.Future[Any]] = [asyncio.create_task(campaign, name="leadership")]
+        if _is_postgres(self.settings.database_url):  # rows made by other processes
+            tasks.append(asyncio.create_task(_follow_schedules(self), name="schedule-notices"))
+        return tasks
 
     async def _elect(self) -> list[asyncio.Future[Any]]:
         """The dispatchers' campaigns, one per platform; the first attempts are awaited
@@ -421,6 +425,24 @@ def _after_commit(
             task.add_done_callback(tasks.discard)
 
     return committed
+
+
+async def _follow_schedules(app: App) -> None:
+    """Add jobs for scheduled sends other processes commit (a web process's researcher
+    command, the CLI), woken by their notices: at once rather than at the next sweep.
+    Notices arriving while jobs are being added make one more round, not one each."""
+    scheduler = app.scheduler
+    assert scheduler is not None
+    notices = asyncio.Event()
+    listener = asyncio.create_task(listen(app.settings.database_url, SCHEDULES, notices.set))
+    try:
+        while True:
+            await notices.wait()
+            notices.clear()
+            await _add_jobs(scheduler)
+    finally:
+        listener.cancel()
+        await asyncio.gather(listener, return_exceptions=True)
 
 
 def _asks_digest(result: Handled) -> bool:
