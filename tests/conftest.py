@@ -77,5 +77,14 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
+def pg_engine(postgres_url: str) -> Iterator[Engine]:
+    """An engine on a fresh, migrated PostgreSQL schema (for what only PostgreSQL does)."""
+    engine = make_engine(postgres_url)
+    ensure_schema(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return make_session_factory(engine)

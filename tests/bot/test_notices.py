@@ -3,33 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import pytest
 from sqlalchemy import Engine
 
 from bot.notices import OUTBOX, SCHEDULES, listen
 from storage import (
     UnitOfWork,
-    ensure_schema,
-    make_engine,
     make_session_factory,
     repository,
-    schedules,
 )
 from storage.outbox import enqueue
-from storage.schedules import NewSend
+from tests.scheduling.followup_seed import schedule_check_in
 
 NOW = datetime(2026, 11, 26, 18, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def pg_engine(postgres_url: str) -> Iterator[Engine]:
-    engine = make_engine(postgres_url)
-    ensure_schema(engine)
-    yield engine
-    engine.dispose()
 
 
 def test_a_commit_elsewhere_wakes_the_listener(pg_engine: Engine, postgres_url: str) -> None:
@@ -93,21 +80,10 @@ def test_a_scheduled_send_wakes_the_scheduler_listener(
                 person = repository.create_stakeholder(
                     uow.session, name="P", language="en", time_zone="America/Toronto", now=NOW
                 )
-                followup = schedules.create_followup(
-                    uow.session,
-                    questionnaire_key="check-in",
-                    questionnaire_version="1",
-                    wave="check-in",
-                    cohort={"type": "all"},
-                    schedule={"type": "at", "date": "2027-01-15", "time": "10:00"},
-                    created_by="test",
-                    now=NOW,
-                )
-                sends = [NewSend("followup", person.id, followup.id, 1, NOW)]
-                made = schedules.schedule_sends(uow.session, sends, NOW)
+                made = schedule_check_in(uow.session, [(person.id, NOW)], NOW)
                 uow.commit()
             await asyncio.wait_for(woken.wait(), 10)
-            return len(made)
+            return made
         finally:
             listener.cancel()
             await asyncio.gather(listener, return_exceptions=True)

@@ -19,12 +19,11 @@ from storage import (
     make_engine,
     make_session_factory,
     repository,
-    schedules,
 )
-from storage.schedules import NewSend
 from tests.e2e.support import EXAMPLE
 from tests.e2e.telegram_support import ParleyBot, free_port, telegram_env
 from tests.fakes.telegram_api import FakeTelegram
+from tests.scheduling.followup_seed import schedule_check_in
 
 CHECK_IN = Path(__file__).resolve().parents[2] / "examples" / "check-in.yaml"
 USER = 820_001
@@ -44,18 +43,7 @@ def schedule_follow_up(database_url: str, due: datetime) -> None:
                 session, name="P", language="en", time_zone="America/Toronto", now=now
             )
             repository.link_identity(session, person.id, "telegram", str(USER))
-            followup = schedules.create_followup(
-                session,
-                questionnaire_key="check-in",
-                questionnaire_version="1",
-                wave="check-in",
-                cohort={"type": "all"},
-                schedule={"type": "at", "date": "2027-01-15", "time": "10:00"},
-                created_by="test",
-                now=now,
-            )
-            sends = [NewSend("followup", person.id, followup.id, 1, due)]
-            schedules.schedule_sends(session, sends, now)
+            schedule_check_in(session, [(person.id, due)], now)
             uow.commit()
     finally:
         engine.dispose()

@@ -31,13 +31,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.leader import Leadership, lock_key
 from bot.questionnaires import QuestionnaireBook
 from bot.scheduling import Scheduler, Scheduling
-from storage import UnitOfWork, make_engine, make_session_factory, repository, schedules
+from storage import UnitOfWork, make_engine, make_session_factory, repository
 from storage.migrate import ensure_schema
 from storage.models import OutboxRow, Run, ScheduledSend
-from storage.schedules import NewSend
 from tests.e2e.support import EXAMPLE
 from tests.e2e.telegram_support import ParleyBot, telegram_env
 from tests.fakes.telegram_api import FakeTelegram
+from tests.scheduling.followup_seed import schedule_check_in
 
 Factory = sessionmaker[Session]
 CHECK_IN = Path(__file__).resolve().parents[2] / "examples" / "check-in.yaml"
@@ -257,27 +257,11 @@ def seed(database_url: str, late_due: datetime) -> dict[int, int]:
                 )
                 repository.link_identity(session, person.id, "telegram", str(FIRST_USER + n))
                 people[FIRST_USER + n] = person.id
-            followup = schedules.create_followup(
-                session,
-                questionnaire_key="check-in",
-                questionnaire_version="1",
-                wave="check-in",
-                cohort={"type": "all"},
-                schedule={"type": "at", "date": "2027-01-15", "time": "10:00"},
-                created_by="test",
-                now=now,
-            )
-            sends = [
-                NewSend(
-                    "followup",
-                    people[FIRST_USER + n],
-                    followup.id,
-                    1,
-                    now - timedelta(minutes=1) if n in EARLY else late_due,
-                )
+            due = [
+                (people[FIRST_USER + n], now - timedelta(minutes=1) if n in EARLY else late_due)
                 for n in range(6)
             ]
-            schedules.schedule_sends(session, sends, now)
+            schedule_check_in(session, due, now)
             uow.commit()
     finally:
         engine.dispose()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import select as selectors
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -12,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage import ensure_schema, make_engine, make_session_factory
+from storage import make_session_factory
 from storage.outbox import (
     claim_messages,
     due_messages,
@@ -26,14 +25,6 @@ from storage.unit_of_work import UnitOfWork
 
 NOW = datetime(2026, 11, 26, 18, 0, tzinfo=UTC)
 LEASE = NOW + timedelta(seconds=60)
-
-
-@pytest.fixture
-def pg_engine(postgres_url: str) -> Iterator[Engine]:
-    engine = make_engine(postgres_url)
-    ensure_schema(engine)
-    yield engine
-    engine.dispose()
 
 
 def _enqueue(factory: sessionmaker[Session], channel: str, count: int) -> list[int]:
