@@ -347,6 +347,8 @@ class Result:
     drain_steady_per_s: float
     outbox_left: int
     http_429: int
+    duplicated: int
+    """Messages a chat got twice (`duplicated_sends`): target 0."""
     violations: dict[str, int]
     """By scope and method ("chat sendMessage")."""
     requests: dict[str, int]
@@ -419,6 +421,15 @@ def _start_spies(args: argparse.Namespace, nodes: list[Node]) -> list[subprocess
         if spy is not None:
             spies.append(spy)
     return spies
+
+
+def duplicated_sends(fake: FakeTelegram, uids: list[int]) -> int:
+    """Messages whose text a chat got more than once (each question is sent once)."""
+    extra = 0
+    for uid in uids:
+        texts = Counter(m.text for m in fake.messages(uid))
+        extra += sum(n - 1 for n in texts.values())
+    return extra
 
 
 def outbox_left(database_url: str) -> int:
@@ -495,6 +506,7 @@ def summarise(
         drain_steady_per_s=steady,
         outbox_left=found["outbox_left"],
         http_429=sum(1 for r in fake.requests if r.status == 429),
+        duplicated=duplicated_sends(fake, list(expected)),
         violations=dict(Counter(f"{v.scope} {v.method}" for v in fake.violations)),
         requests=dict(Counter(r.method for r in fake.requests)),
         stored=stored,
@@ -518,8 +530,8 @@ def table(results: list[Result]) -> str:
     lines = [
         "| setup | events/s | (each round) | ack p50 / p95 ms "
         "| reply p50 / p95 ms (paced, events/s) | drain sends/s (of 30), steady "
-        "| 429s | violations | completed | stored |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| 429s | violations | duplicated | completed | stored |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for setup in dict.fromkeys(r.setup for r in results):
         group = [r for r in results if r.setup == setup]
@@ -536,6 +548,7 @@ def table(results: list[Result]) -> str:
             f"{med(r.drain_steady_per_s for r in group):.1f} "
             f"| {max(r.http_429 for r in group)} "
             f"| {max(sum(r.violations.values()) for r in group)} "
+            f"| {max(r.duplicated for r in group)} "
             f"| {min(r.completed for r in group)}/{group[0].users + group[0].paced_users} "
             f"| {'ok' if all(r.stored.startswith('ok') for r in group) else 'FAILED'} |"
         )
@@ -627,7 +640,8 @@ def main() -> None:
     if args.json:
         common.write_json(args.json, results)
     failed = any(
-        r.completed != r.users + r.paced_users or not r.stored.startswith("ok") for r in results
+        r.completed != r.users + r.paced_users or not r.stored.startswith("ok") or r.duplicated
+        for r in results
     )
     raise SystemExit(1 if failed else 0)
 
