@@ -365,7 +365,9 @@ class Dispatcher:
                 if later > _INLINE_WAIT:
                     return _Outcome(due, later=later)
                 await asyncio.sleep(later)
-            await pacer.wait(due.row.address, edit=due.target is not None)
+            counted = getattr(channel, "counted_messages", None)
+            messages = counted(due.message) if counted is not None else 1
+            await pacer.wait(due.row.address, edit=due.target is not None, messages=messages)
         try:
             platform_id = await channel.send(due.row.address, due.message, due.target)
         except DeliveryError as error:

@@ -34,10 +34,10 @@ class TokenBucket:
         self.tokens = limit.burst
         self.stamp = clock()
 
-    def reserve(self) -> float:
-        """Take one token; returns how many seconds to wait before using it."""
+    def reserve(self, count: float = 1.0) -> float:
+        """Take `count` tokens; returns how many seconds to wait before using them."""
         self._refill()
-        self.tokens -= 1.0
+        self.tokens -= count
         return 0.0 if self.tokens >= 0 else -self.tokens / self.limit.per_second
 
     def _refill(self) -> None:
@@ -79,18 +79,19 @@ class Pacer:
         self._chats: dict[str, TokenBucket] = {}
         self._booked: dict[int, float] = {}
 
-    async def wait(self, address: str, *, edit: bool = False) -> None:
+    async def wait(self, address: str, *, edit: bool = False, messages: int = 1) -> None:
         """The chat's turn first, then the account's: a slot is booked when it will be used.
 
         Editing a message already in the chat is not a new message in that chat: it only
-        counts against the account's limit, where edits count as messages.
+        counts against the account's limit, where edits count as messages. `messages`: how
+        many the platform counts this send as (a Telegram media group: one per photo).
         """
         if not edit:
             buckets: tuple[TokenBucket, ...] = (self._chat(address), self._overall)
         else:
             buckets = (self._overall,) if self.rules.edits_count_as_messages else ()
         for bucket in buckets:
-            delay = bucket.reserve()
+            delay = bucket.reserve(messages)
             if delay > 0:
                 await asyncio.sleep(delay)
 

@@ -6,7 +6,9 @@ import asyncio
 
 import pytest
 
+from bot.channels.telegram import TelegramChannel, telegram_pacing
 from bot.pacing import Pacer, PacingRules, RateLimit, TokenBucket
+from conversations.messages import Gallery, Image, Say
 
 
 class Clock:
@@ -91,3 +93,30 @@ def test_edits_with_their_own_budget_leave_the_message_budget_to_new_messages() 
 
     asyncio.run(asyncio.wait_for(ten_edits_then_a_message(), 0.5))  # nothing waited
     assert pacer._overall.reserve() == pytest.approx(1.0)  # only the message took a turn
+
+
+def test_a_media_group_counts_one_message_per_photo_in_a_group_chat(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Telegram counts each photo of a media group against the group's 20 a minute."""
+    clock = Clock()
+    rules = telegram_pacing()
+    pacer = Pacer(rules, clock)
+    image = Image("c.png", "", "chart", "alt")
+    gallery = Gallery((image, image, image))
+    waits: list[float] = []
+
+    async def fake_sleep(delay: float) -> None:
+        waits.append(delay)
+
+    async def scenario() -> None:
+        for message in (gallery, Say("after the charts")):
+            count = TelegramChannel.counted_messages(message)
+            await pacer.wait("-1001", messages=count)
+
+    monkeypatch.setattr("bot.pacing.asyncio.sleep", fake_sleep)
+    asyncio.run(scenario())
+    per_message = 60.0 / 19.0
+    # a burst of 2, the gallery takes 3: the text waits for two more slots, not zero
+    assert waits[-1] == pytest.approx(2 * per_message)
+    assert TelegramChannel.counted_messages(Say("x")) == 1
