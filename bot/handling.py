@@ -53,6 +53,7 @@ from storage.errors import is_transient
 from storage.invitations import InviteStatus, redeem_invite
 from storage.models import Run, Stakeholder
 from storage.run_cache import CachedState, RunStateCache, encode_state
+from storage.time_zone_question import UNKNOWN_ZONES
 from storage.unit_of_work import UnitOfWork
 
 __all__ = ["Access", "Handled", "Handler"]
@@ -426,6 +427,9 @@ class _Together:
         """Stakeholders enrolled in this batch, by (platform, sender)."""
         self.started: dict[int, repository.RunHeader] = {}
         """Runs started in this batch, by stakeholder."""
+        self.zone_unasked: dict[int, bool] = {}
+        """By stakeholder: whether completing their run may ask their time zone (unknown
+        and never asked); when False, no claim is tried (`time_zones.after_step`)."""
 
     def run(self) -> list[Handled]:
         handler, session, events = self.handler, self.session, self.events
@@ -437,6 +441,7 @@ class _Together:
             session, [(e.platform, e.event_id, now) for e, now in zip(events, moments, strict=True)]
         )
         self._gather_runs(known.values())
+        self.zone_unasked = {p.stakeholder_id: p.zone_unasked for p in known.values()}
         held = {p.stakeholder_id for p in known.values() if p.stopped}  # STOP to lift first
         seen: set[tuple[str, str]] = set()
         one_by_one: set[tuple[str, str]] = set()
@@ -473,7 +478,7 @@ class _Together:
             if run is None:
                 self._start(event, participant, stakeholder_id, now)
             else:
-                self._step(event, self.runs[run.id], now)
+                self._step(event, self.runs[run.id], stakeholder_id, now)
         HANDLING.set(None)  # the batch's writes concern every event
         self._write()
         return [result for result in self.results if result is not None]
@@ -549,6 +554,7 @@ class _Together:
             self._apologise(event)
             return
         if stakeholder_id is None:
+            zone = time_zones.known_zone(event.time_zone)
             stakeholder_id = repository.enrol(
                 self.session,
                 name=event.display_name or event.sender,
@@ -556,10 +562,11 @@ class _Together:
                 platform=event.platform,
                 external_id=event.sender,
                 display_name=event.display_name,
-                time_zone=time_zones.known_zone(event.time_zone),
+                time_zone=zone,
                 now=now,
             )
             self.enrolled[(event.platform, event.sender)] = stakeholder_id
+            self.zone_unasked[stakeholder_id] = zone in UNKNOWN_ZONES
         header = repository.start_run(
             self.session,
             stakeholder_id=stakeholder_id,
@@ -574,7 +581,9 @@ class _Together:
         self.started[stakeholder_id] = header
         self._reply(event, started.messages, header.id, now)
 
-    def _step(self, event: InboundEvent, working: _Working, now: datetime) -> None:
+    def _step(
+        self, event: InboundEvent, working: _Working, stakeholder_id: int | None, now: datetime
+    ) -> None:
         header = working.header
         try:
             questionnaire = self.handler.book.get(
@@ -597,6 +606,7 @@ class _Together:
             questionnaire.consent_version,
             event.platform,
             now,
+            stakeholder_id,
         )
         status = result.run.status.value
         self.saves.append(
@@ -618,7 +628,9 @@ class _Together:
                 )
             )
         notices = tuple(m.text for m in result.messages if isinstance(m, Notice))
-        asked = time_zones.after_step(self.session, header.id, state, result.run, now)
+        asked: tuple[Message, ...] = ()
+        if stakeholder_id is None or self.zone_unasked.get(stakeholder_id, True):
+            asked = time_zones.after_step(self.session, header.id, state, result.run, now)
         self._reply(event, [*result.messages, *asked], header.id, now, notices)
 
     def _state_of(self, working: _Working) -> RunState:

@@ -178,14 +178,17 @@ def record_consent(
     shown_version: str,
     channel: str,
     now: datetime,
+    stakeholder_id: int | None = None,
 ) -> None:
-    """A ledger row if the step agreed to or declined the consent text."""
+    """A ledger row if the step agreed to or declined the consent text. `stakeholder_id`:
+    the run's person, when the caller knows it (else it is read)."""
     decision = consent.decision_of(before, after, shown_version)
     if decision is None:
         return
-    stakeholder_id = session.execute(
-        select(Run.stakeholder_id).where(Run.id == run_id)
-    ).scalar_one()
+    if stakeholder_id is None:
+        stakeholder_id = session.execute(
+            select(Run.stakeholder_id).where(Run.id == run_id)
+        ).scalar_one()
     consents.record_decision(
         session,
         stakeholder_id=stakeholder_id,

@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 from conversations.run import RunStatus
 from storage.errors import StaleDataError
 from storage.models import OPEN_STATUSES, Identity, ReceivedEvent, Run, Stakeholder
+from storage.time_zone_question import UNKNOWN_ZONES
 from storage.types import UTCDateTime
 from storage.upsert import insert_for, table_of
 
@@ -78,6 +79,9 @@ class Participant:
     run: RunHeader | None
     stopped: bool = False
     """They said STOP (#7): their next message goes the one-by-one way, to lift it."""
+    zone_unasked: bool = True
+    """Their time zone is unknown and they were never asked it: completing a run may ask
+    (`claim_after_completion` decides). False spares that UPDATE for everyone else."""
 
 
 @dataclass(frozen=True)
@@ -161,7 +165,11 @@ def participants(
                 created_at=row.created_at,
             )
         found[(row.platform, row.external_id)] = Participant(
-            row.stakeholder_id, row.language, run, stopped=row.stopped_at is not None
+            row.stakeholder_id,
+            row.language,
+            run,
+            stopped=row.stopped_at is not None,
+            zone_unasked=row.time_zone_asked_at is None and row.time_zone in UNKNOWN_ZONES,
         )
     return found
 
@@ -321,6 +329,8 @@ def _build(session: Session) -> dict[str, Executable]:
             stakeholders.c.id.label("stakeholder_id"),
             stakeholders.c.language,
             stakeholders.c.stopped_at,
+            stakeholders.c.time_zone,
+            stakeholders.c.time_zone_asked_at,
             runs.c.id.label("run_id"),
             runs.c.questionnaire_key,
             runs.c.questionnaire_version,

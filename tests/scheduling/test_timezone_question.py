@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
+from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels import slack_format, telegram_format
@@ -28,6 +30,7 @@ from bot.timing import CANADIAN_ZONES
 from conversations.inputs import Begin, Input, Pick, Reply
 from conversations.messages import Answered, Ask, Message, Notice, Say, message_from_dict
 from storage import UnitOfWork, repository, schedules
+from storage.consents import consents_of
 from storage.models import (
     Answer,
     Identity,
@@ -200,6 +203,33 @@ def test_a_known_zone_is_never_asked(session_factory: Factory, handler: Handler)
         uow.commit()
     last = complete(handler, "bob")
     assert not any(isinstance(m, Ask) and m.item_id == "tz" for m in last)
+
+
+def test_a_zone_from_the_profile_costs_no_claim_and_an_agreement_no_extra_read(
+    engine: Engine, session_factory: Factory, handler: Handler
+) -> None:
+    """Decided in memory on the batched path: completing the run of someone whose zone
+    came with their profile tries no claim (the guarded UPDATE), and their agreement is
+    recorded without reading their run again. Both used to run for every such event."""
+    handler.handle(replace(event(Begin(), "cy"), time_zone="America/Regina"))
+    statements: list[str] = []
+
+    def seen(_c: Any, _k: Any, statement: str, *_rest: Any) -> None:
+        statements.append(" ".join(statement.split()).lower())
+
+    sa_event.listen(engine, "before_cursor_execute", seen)
+    try:
+        last = complete(handler, "cy")
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", seen)
+    assert not any(isinstance(m, Ask) and m.item_id == "tz" for m in last)
+    assert not [s for s in statements if s.startswith("update stakeholders")]
+    assert not [s for s in statements if s.startswith("select runs.stakeholder_id")]
+    with UnitOfWork(session_factory) as uow:
+        [cy] = uow.session.scalars(select(Stakeholder.id).join(Identity)).all()
+        assert [c.decision for c in consents_of(uow.session, cy)] == ["agreed"]
+    assert asked_at(session_factory) == {"cy": None}
+    assert zone_of(session_factory, "cy") == "America/Regina"
 
 
 def test_a_button_sets_the_zone_and_a_stale_press_is_harmless(
