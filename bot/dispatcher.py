@@ -34,7 +34,7 @@ from bot.outages import ride_out
 from bot.pacing import Pacer
 from conversations.messages import Answered, Ask, Message, message_from_dict
 from storage import SQLITE_BEGIN_OPTION, make_session_factory, outbox, repository
-from storage.message_refs import AskedAt, messages_for_items, remember_messages
+from storage.message_refs import AskedAt, LiveMessage, live_messages, remember_messages
 from storage.outbox import DueMessage, claim_messages, due_messages, release_claims
 from storage.unit_of_work import UnitOfWork
 
@@ -72,6 +72,9 @@ class _Due:
     row: DueMessage
     message: Message
     target: str | None
+    superseded: bool = False
+    """A rewrite whose question was asked again since (after "back"): the message it
+    would hit is the newer question, so it is settled without being sent."""
 
 
 @dataclass(frozen=True)
@@ -321,9 +324,11 @@ class Dispatcher:
             for row, message in zip(rows, messages, strict=True)
             if isinstance(message, Answered) or (isinstance(message, Ask) and message.refresh)
         }
-        targets = messages_for_items(session, set(places.values()))
+        live = live_messages(session, set(places.values()))
         return [
-            _Due(row, message, targets.get(places[row.id]) if row.id in places else None)
+            _rewrite(row, message, live.get(places[row.id]))
+            if row.id in places
+            else _Due(row, message, None)
             for row, message in zip(rows, messages, strict=True)
         ]
 
@@ -355,6 +360,9 @@ class Dispatcher:
         return records
 
     async def _send_one(self, due: _Due) -> _Outcome:
+        if due.superseded:
+            log.debug("outbox row %s: its question was asked again; not rewritten", due.row.id)
+            return _Outcome(due)
         channel = self.channels.get(due.row.channel)
         if channel is None:
             return _Outcome(due, DeliveryError(f"no channel {due.row.channel!r} in this process"))
@@ -386,7 +394,9 @@ class Dispatcher:
         with UnitOfWork(self.session_factory) as uow:
             settled = {o.due.row.id for o in delivered}
             repository.mark_sent_many(uow.session, settled, now)
-            remember_messages(uow.session, self._asked(delivered), now)
+            asked = self._asked(delivered)
+            by = {place: row_id for (place, _), row_id in asked}
+            remember_messages(uow.session, [ref for ref, _ in asked], now, asked_by=by)
             for outcome in outcomes:
                 if outcome.later:
                     until = now + timedelta(seconds=outcome.later)
@@ -411,10 +421,17 @@ class Dispatcher:
         return False
 
     @staticmethod
-    def _asked(delivered: list[_Outcome]) -> list[tuple[AskedAt, str]]:
-        """Where each question was asked, so its answer can rewrite it later."""
+    def _asked(delivered: list[_Outcome]) -> list[tuple[tuple[AskedAt, str], int]]:
+        """Where each question was asked (and by which row), so its answer can rewrite it
+        later."""
         return [
-            (AskedAt(o.due.row.channel, o.due.row.address, o.due.message.item_id), o.platform_id)
+            (
+                (
+                    AskedAt(o.due.row.channel, o.due.row.address, o.due.message.item_id),
+                    o.platform_id,
+                ),
+                o.due.row.id,
+            )
             for o in delivered
             if isinstance(o.due.message, Ask) and o.platform_id is not None
         ]
@@ -443,3 +460,12 @@ def _reading(session_factory: sessionmaker[Session]) -> sessionmaker[Session]:
 def _dialect(session_factory: sessionmaker[Session]) -> str:
     bind = session_factory.kw.get("bind")
     return bind.dialect.name if isinstance(bind, Engine) else ""
+
+
+def _rewrite(row: DueMessage, message: Message, live: LiveMessage | None) -> _Due:
+    """A rewrite and its target; superseded when a later row asked the question again."""
+    if live is None:
+        return _Due(row, message, None)
+    if live.asked_by is not None and live.asked_by > row.id:
+        return _Due(row, message, None, superseded=True)
+    return _Due(row, message, live.message_id)

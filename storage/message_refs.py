@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import NamedTuple
 
@@ -14,6 +14,8 @@ from storage.upsert import Insert, insert_for, table_of
 
 __all__ = [
     "AskedAt",
+    "LiveMessage",
+    "live_messages",
     "message_for_item",
     "messages_for_items",
     "remember_message",
@@ -32,6 +34,13 @@ class AskedAt(NamedTuple):
     item_id: str
 
 
+class LiveMessage(NamedTuple):
+    """The message asking a question now, and the outbox row that asked it (if known)."""
+
+    message_id: str
+    asked_by: int | None
+
+
 def remember_message(
     session: Session, channel: str, address: str, item_id: str, message_id: str, now: datetime
 ) -> None:
@@ -39,14 +48,25 @@ def remember_message(
     remember_messages(session, [(AskedAt(channel, address, item_id), message_id)], now)
 
 
-def remember_messages(session: Session, refs: Sequence[tuple[AskedAt, str]], now: datetime) -> None:
+def remember_messages(
+    session: Session,
+    refs: Sequence[tuple[AskedAt, str]],
+    now: datetime,
+    *,
+    asked_by: Mapping[AskedAt, int] | None = None,
+) -> None:
     """Record (or replace) many at once, in one statement; a later entry for the same
-    question wins (it was sent later)."""
+    question wins (it was sent later). `asked_by`: the outbox row behind each."""
     latest = dict(refs)
     if not latest:
         return
     rows = [
-        {**place._asdict(), "message_id": message_id, "updated_at": now}
+        {
+            **place._asdict(),
+            "message_id": message_id,
+            "updated_at": now,
+            "asked_by": (asked_by or {}).get(place),
+        }
         for place, message_id in latest.items()
     ]
     session.execute(_upsert(session), rows)
@@ -58,17 +78,26 @@ def message_for_item(session: Session, channel: str, address: str, item_id: str)
 
 
 def messages_for_items(session: Session, places: Collection[AskedAt]) -> dict[AskedAt, str]:
+    """The live message id of each question asked."""
+    return {place: live.message_id for place, live in live_messages(session, places).items()}
+
+
+def live_messages(session: Session, places: Collection[AskedAt]) -> dict[AskedAt, LiveMessage]:
     """The live message of each question asked, in one query (the dispatcher looks up
     every rewrite in a batch at once)."""
     if not places:
         return {}
     key = tuple_(_TABLE.c.channel, _TABLE.c.address, _TABLE.c.item_id)
     statement = select(
-        _TABLE.c.channel, _TABLE.c.address, _TABLE.c.item_id, _TABLE.c.message_id
+        _TABLE.c.channel,
+        _TABLE.c.address,
+        _TABLE.c.item_id,
+        _TABLE.c.message_id,
+        _TABLE.c.asked_by,
     ).where(key.in_([tuple(place) for place in set(places)]))
-    found: dict[AskedAt, str] = {}
-    for channel, address, item_id, message_id in session.execute(statement):
-        found[AskedAt(channel, address, item_id)] = message_id
+    found: dict[AskedAt, LiveMessage] = {}
+    for channel, address, item_id, message_id, asked_by in session.execute(statement):
+        found[AskedAt(channel, address, item_id)] = LiveMessage(message_id, asked_by)
     return found
 
 
@@ -79,6 +108,8 @@ def _upsert(session: Session) -> Insert:
     if statement is None:
         statement = _UPSERTS[dialect] = insert_for(session, _TABLE).on_conflict_do_update(
             index_elements=["channel", "address", "item_id"],
-            set_={c: literal_column(f"excluded.{c}") for c in ("message_id", "updated_at")},
+            set_={
+                c: literal_column(f"excluded.{c}") for c in ("message_id", "updated_at", "asked_by")
+            },
         )
     return statement

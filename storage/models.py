@@ -291,6 +291,9 @@ class MessageRef(Base):
     item_id: Mapped[str] = mapped_column(sa.String(128))
     message_id: Mapped[str] = mapped_column(sa.String(200))
     updated_at: Mapped[datetime]
+    asked_by: Mapped[int | None] = mapped_column(sa.BigInteger)
+    """The outbox row that asked it: a rewrite enqueued before that row (the earlier
+    asking's answer, put off) must not hit this newer question."""
 
 
 class Followup(Base):

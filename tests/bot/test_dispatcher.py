@@ -465,3 +465,37 @@ def test_each_send_is_recorded_before_the_rest_of_its_group_goes_out(
 
     run(scenario())
     assert statuses(session_factory, [first, second]) == [("sent", 1), ("sent", 1)]
+
+
+@pytest.mark.parametrize(
+    ("asked_again", "attempts"),
+    [
+        (False, [("a", "rewrite m-q1")]),  # the question is the one this answer answered
+        (True, []),  # "back" asked it again since: the ref is the newer question's
+    ],
+)
+def test_a_rewrite_older_than_its_question_s_latest_asking_is_settled_unsent(
+    session_factory: Factory, asked_again: bool, attempts: list[tuple[str, str]]
+) -> None:
+    """A put-off rewrite that comes back after the person went back to the same item
+    must not turn the new question into the old answer (and take its buttons away)."""
+    place = AskedAt(CHANNEL, "a", "q1")
+    with UnitOfWork(session_factory) as uow:
+        [rewrite] = enqueue_many(
+            uow.session, CHANNEL, "a", [message_to_dict(Answered("q1", "Q1?", "Yes"))], now=START
+        )
+        asking_row = rewrite + 1 if asked_again else rewrite - 1
+        remember_messages(uow.session, [(place, "m-q1")], START, asked_by={place: asking_row})
+        uow.commit()
+    channel, clock = PacedRewrites(), Clock()
+
+    async def scenario() -> None:
+        outbox_dispatcher = dispatcher(session_factory, channel, clock)
+        try:
+            assert await outbox_dispatcher.drain_once() == 1
+        finally:
+            outbox_dispatcher.close()
+
+    run(scenario())
+    assert channel.attempts == attempts
+    assert statuses(session_factory, [rewrite]) == [("sent", 1)]

@@ -47,7 +47,13 @@ from storage import (
     stakeholder_for_identity,
     store_questionnaire,
 )
-from storage.message_refs import AskedAt, messages_for_items, remember_messages
+from storage.message_refs import (
+    AskedAt,
+    LiveMessage,
+    live_messages,
+    messages_for_items,
+    remember_messages,
+)
 from storage.outbox import DueMessage, due_messages
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -417,6 +423,23 @@ def test_question_messages_are_remembered_in_bulk_and_the_latest_wins(
         found = messages_for_items(uow.session, {q1, q2, q1_elsewhere, AskedAt("x", "1", "q")})
         assert messages_for_items(uow.session, set()) == {}
     assert found == {q1: "102", q2: "200", q1_elsewhere: "7"}
+
+
+def test_a_remembered_question_keeps_the_outbox_row_that_asked_it(
+    session_factory: Factory,
+) -> None:
+    q1 = AskedAt("slack", "U1", "q1")
+    with UnitOfWork(session_factory) as uow:
+        remember_messages(uow.session, [(q1, "C1|1.0")], NOW, asked_by={q1: 10})
+        uow.commit()
+    with UnitOfWork(session_factory) as uow:
+        first = live_messages(uow.session, {q1})
+        remember_messages(uow.session, [(q1, "C1|2.0")], NOW, asked_by={q1: 14})
+        uow.commit()
+    with UnitOfWork(session_factory) as uow:
+        again = live_messages(uow.session, {q1})
+    assert first == {q1: LiveMessage("C1|1.0", 10)}
+    assert again == {q1: LiveMessage("C1|2.0", 14)}
 
 
 def test_outbox_counts_start_at_zero(session_factory: Factory) -> None:
