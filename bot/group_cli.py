@@ -13,7 +13,7 @@ from __future__ import annotations
 import getpass
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Protocol
+from typing import Annotated, Protocol, TypedDict
 from zoneinfo import ZoneInfo
 
 import typer
@@ -41,6 +41,8 @@ To = Annotated[
     typer.Option(help="Names or ids (ann, 12), or a cohort: all, org_type:X, region:X, …"),
 ]
 Capacity = Annotated[int | None, typer.Option(help="Places; more Yes go on a waitlist.")]
+Id = Annotated[int, typer.Argument(metavar="ID")]
+_LENGTH = "60, 90m or 1h30."
 
 
 class _Result(Protocol):
@@ -70,7 +72,7 @@ def _run(
 
     settings = _settings()
     try:
-        shown_in = parse_zone(zone or settings.researcher_time_zone)
+        shown_in = parse_zone(_researcher_zone(zone, settings))
     except TimingError as error:
         raise _fail([f"--zone: {error}"]) from None
     with _unit_of_work(settings) as uow:
@@ -100,13 +102,43 @@ def _author() -> str:
     return f"cli:{getpass.getuser()}"
 
 
+def _researcher_zone(zone: str | None, settings: Settings) -> str:
+    return zone or settings.researcher_time_zone
+
+
+class _Invitees(TypedDict):
+    """What `group create` and `group poll create` both pass on: who, where, in which zone."""
+
+    title: str
+    to: str
+    where: str
+    zone: str
+    capacity: int | None
+    created_by: str
+    main_questionnaire: str
+
+
+def _invitees(
+    settings: Settings, *, title: str, to: str, where: str, capacity: int | None, zone: str | None
+) -> _Invitees:
+    return _Invitees(
+        title=title,
+        to=to,
+        where=where,
+        zone=_researcher_zone(zone, settings),
+        capacity=capacity,
+        created_by=_author(),
+        main_questionnaire=_main_key(settings, to),
+    )
+
+
 @group_app.command("create")
 def create(
     title: Title,
     start: Annotated[str, typer.Option(help="'2027-01-15 10:00', 'tomorrow 14:00'.")],
     where: Where,
     to: To,
-    duration: Annotated[str | None, typer.Option(help="60, 90m or 1h30.")] = None,
+    duration: Annotated[str | None, typer.Option(help=_LENGTH)] = None,
     end: Annotated[str | None, typer.Option(help="Instead of --duration: '11:30'.")] = None,
     capacity: Capacity = None,
     zone: Zone = None,
@@ -114,19 +146,9 @@ def create(
     """Schedule a session: invitations with Yes/Maybe/No and an .ics, reminders T-24h, T-1h."""
 
     def operation(session: Session, settings: Settings, now: datetime) -> _Result:
+        shared = _invitees(settings, title=title, to=to, where=where, capacity=capacity, zone=zone)
         return groups.create_group(
-            session,
-            title=title,
-            start=start,
-            to=to,
-            where=where,
-            zone=zone or settings.researcher_time_zone,
-            now=now,
-            duration=duration,
-            end=end,
-            capacity=capacity,
-            created_by=_author(),
-            main_questionnaire=_main_key(settings, to),
+            session, start=start, now=now, duration=duration, end=end, **shared
         )
 
     _run(operation, zone, audit_as=("group.create", {}))
@@ -142,14 +164,14 @@ def list_(
 
 
 @group_app.command("rsvps")
-def rsvps(group_id: Annotated[int, typer.Argument(metavar="ID")], zone: Zone = None) -> None:
+def rsvps(group_id: Id, zone: Zone = None) -> None:
     """Every invitee's answer (waitlist places included)."""
     _run(lambda s, _settings, _now: groups.rsvps(s, group_id), zone, write=False)
 
 
 @group_app.command("reschedule")
 def reschedule(
-    group_id: Annotated[int, typer.Argument(metavar="ID")],
+    group_id: Id,
     start: Annotated[str, typer.Option(help="The new start, e.g. '2027-01-22 10:00'.")],
     duration: Annotated[str | None, typer.Option(help="A new length, e.g. 90m.")] = None,
     zone: Zone = None,
@@ -161,7 +183,7 @@ def reschedule(
             session,
             group_id=group_id,
             start=start,
-            zone=zone or settings.researcher_time_zone,
+            zone=_researcher_zone(zone, settings),
             now=now,
             duration=duration,
         )
@@ -170,7 +192,7 @@ def reschedule(
 
 
 @group_app.command("cancel")
-def cancel(group_id: Annotated[int, typer.Argument(metavar="ID")], zone: Zone = None) -> None:
+def cancel(group_id: Id, zone: Zone = None) -> None:
     """Call a session off: those who had not declined are told; reminders are cancelled."""
     _run(
         lambda s, _settings, now: groups.cancel_group(s, group_id=group_id, now=now),
@@ -183,7 +205,7 @@ def cancel(group_id: Annotated[int, typer.Argument(metavar="ID")], zone: Zone = 
 def poll_create(
     title: Title,
     slot: Annotated[list[str], typer.Option(help="A candidate start; give 2 to 6.")],
-    duration: Annotated[str, typer.Option(help="60, 90m or 1h30.")],
+    duration: Annotated[str, typer.Option(help=_LENGTH)],
     where: Where,
     to: To,
     capacity: Capacity = None,
@@ -192,32 +214,21 @@ def poll_create(
     """Ask invitees which of 2-6 times work for them (ticks in their own time zone)."""
 
     def operation(session: Session, settings: Settings, now: datetime) -> _Result:
-        return groups.create_poll(
-            session,
-            title=title,
-            slots=slot,
-            to=to,
-            where=where,
-            zone=zone or settings.researcher_time_zone,
-            now=now,
-            duration=duration,
-            capacity=capacity,
-            created_by=_author(),
-            main_questionnaire=_main_key(settings, to),
-        )
+        shared = _invitees(settings, title=title, to=to, where=where, capacity=capacity, zone=zone)
+        return groups.create_poll(session, slots=slot, now=now, duration=duration, **shared)
 
     _run(operation, zone, audit_as=("group.poll.create", {}))
 
 
 @poll_app.command("results")
-def poll_results(poll_id: Annotated[int, typer.Argument(metavar="ID")], zone: Zone = None) -> None:
+def poll_results(poll_id: Id, zone: Zone = None) -> None:
     """The slots ranked: most votes, then most Yes, then the earliest."""
     _run(lambda s, _settings, _now: groups.poll_results(s, poll_id), zone, write=False)
 
 
 @poll_app.command("confirm")
 def poll_confirm(
-    poll_id: Annotated[int, typer.Argument(metavar="ID")],
+    poll_id: Id,
     slot: Annotated[int, typer.Argument(metavar="SLOT")],
     zone: Zone = None,
 ) -> None:
