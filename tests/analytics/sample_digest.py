@@ -33,21 +33,14 @@ from analytics.model import (
     ValueCount,
     YesNoSummary,
 )
-from conversations.loading import parse_questionnaire
 from conversations.questionnaire import Questionnaire
+from tests.analytics.tiny import questionnaire_of
 
 __all__ = ["NASTY", "empty_digest", "questionnaire", "sample_digest"]
 
 NASTY = "<@U123> <!channel> *bold* _it_ <b>html</b> & <a href='x'>link</a>"
 
-QUESTIONNAIRE = """\
-id: sample
-version: "1"
-title: {en: "Data needs", fr: "Besoins en données"}
-languages: [en, fr]
-consent: {version: "1", text: {en: "Agree?", fr: "D accord?"}}
-closing: {en: Bye, fr: Salut}
-sections:
+SECTIONS = """\
   - id: org
     title: {en: "Your organisation", fr: "Votre organisme"}
     items:
@@ -102,8 +95,8 @@ sections:
 
 
 def questionnaire() -> Questionnaire:
-    text = QUESTIONNAIRE.replace('"NASTY"', '"' + NASTY.replace('"', '\\"') + '"')
-    return parse_questionnaire(text, "sample.yaml").questionnaire
+    sections = SECTIONS.replace('"NASTY"', '"' + NASTY.replace('"', '\\"') + '"')
+    return questionnaire_of("sample", '{en: "Data needs", fr: "Besoins en données"}', sections)
 
 
 BUILT = datetime(2025, 11, 26, 15, 0, tzinfo=UTC)

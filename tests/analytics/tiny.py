@@ -1,7 +1,9 @@
 """Tiny studies for the analytics tests: a questionnaire and frames built by hand.
 
-`study(...)` makes the three frames `analytics.frames` loads, in the same columns and
+`frames_of(...)` makes the three frames `analytics.frames` loads, in the same columns and
 dtypes, from a few readable rows, so a test states its numbers next to its data.
+`questionnaire_of(...)` builds a test questionnaire from its sections; the sample digest's
+(`tests.analytics.sample_digest`) is built by it too.
 """
 
 from __future__ import annotations
@@ -12,22 +14,22 @@ from typing import Any
 
 import pandas as pd
 
-from analytics.frames import Frames
+from analytics.frames import LEAN_ANSWER_COLUMNS, RUN_COLUMNS, STAKEHOLDER_COLUMNS, Frames
 from conversations.loading import parse_questionnaire
 from conversations.questionnaire import Questionnaire
 
-__all__ = ["NOW", "Person", "frames_of", "questionnaire"]
+__all__ = ["NOW", "Person", "frames_of", "questionnaire", "questionnaire_of"]
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
-TINY = """\
-id: tiny
+HEADER = """\
 version: "1"
-title: {en: "Tiny", fr: "Minuscule"}
 languages: [en, fr]
 consent: {version: "1", text: {en: "Agree?", fr: "D'accord?"}}
 closing: {en: Bye, fr: Salut}
-sections:
+"""
+
+TINY = """\
   - id: main
     title: {en: "Main", fr: "Principal"}
     items:
@@ -72,8 +74,15 @@ sections:
 """
 
 
+def questionnaire_of(key: str, title: str, sections: str) -> Questionnaire:
+    """A questionnaire in English and French with the shared consent and closing:
+    `title` is a YAML mapping of language to text, `sections` the YAML list of sections."""
+    text = f"id: {key}\ntitle: {title}\n{HEADER}sections:\n{sections}"
+    return parse_questionnaire(text, f"{key}.yaml").questionnaire
+
+
 def questionnaire() -> Questionnaire:
-    return parse_questionnaire(TINY, "tiny.yaml").questionnaire
+    return questionnaire_of("tiny", '{en: "Tiny", fr: "Minuscule"}', TINY)
 
 
 class Person:
@@ -120,36 +129,17 @@ def frames_of(people: Sequence[Person]) -> Frames:
             }
             for n, p in kept
         ],
-        columns=[
-            "stakeholder_id",
-            "name",
-            "organisation",
-            "organisation_type",
-            "region",
-            "language",
-        ],
+        columns=list(STAKEHOLDER_COLUMNS),
     )
     runs = pd.DataFrame(
         [_run(n, p) for n, p in kept if p.invited],
-        columns=[
-            "run_id",
-            "stakeholder_id",
-            "wave",
-            "questionnaire_version",
-            "status",
-            "language",
-            "cursor",
-            "started_at",
-            "created_at",
-            "updated_at",
-            "completed_at",
-        ],
+        columns=list(RUN_COLUMNS),
     )
     for column in ("started_at", "created_at", "updated_at", "completed_at"):
         runs[column] = pd.to_datetime(runs[column], utc=True)
     answers = pd.DataFrame(
         [row for n, p in kept if p.invited for row in _answers(n, p)],
-        columns=["run_id", "stakeholder_id", "item_id", "value", "state", "answered_at"],
+        columns=list(LEAN_ANSWER_COLUMNS),
     )
     answers["answered_at"] = pd.to_datetime(answers["answered_at"], utc=True)
     answers["item_id"] = answers["item_id"].astype("category")
