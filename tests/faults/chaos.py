@@ -20,6 +20,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
@@ -109,6 +110,8 @@ class Exit:
     t: float
     code: int | None
     last_line: str
+    started: float
+    """When the process had last been started (time.monotonic)."""
 
 
 @dataclass
@@ -122,7 +125,9 @@ class ChaosLog:
     events: list[str] = field(default_factory=list)
 
     def note(self, text: str) -> None:
-        self.events.append(f"{time.monotonic():.1f} {text}")
+        """`text`, stamped with the monotonic time (the fakes' clock) and UTC (the logs')."""
+        wall = datetime.now(UTC).strftime("%H:%M:%S.%f")[:-3]
+        self.events.append(f"{time.monotonic():.1f} {wall} {text}")
 
 
 class Chaos:
@@ -205,7 +210,8 @@ class Chaos:
                 code = process.proc.poll()
                 lines = [line for line in process.log().splitlines() if line.strip()]
                 last = lines[-1][:300] if lines else ""
-                self.log.exits.append(Exit(process.name, time.monotonic(), code, last))
+                started = process.started_at[-1]
+                self.log.exits.append(Exit(process.name, time.monotonic(), code, last, started))
                 self.log.note(f"{process.name} exited by itself ({code}): {last}")
                 process.start()
 

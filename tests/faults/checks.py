@@ -42,6 +42,8 @@ Slack paces chat.update at 40 a minute and puts them off, so some may still wait
 CUT_MATCH = (0.5, 1.5)
 """A copy was cut off if the fake recorded a cut-off in its chat this close after it
 (seconds before, after: Slack's times come from message ts, a different clock)."""
+STARTUP_SECONDS = 30.0
+"""A process that exits this soon after it was started failed to start."""
 KILL_WINDOW = 3.0
 """Seconds before a dispatcher's kill -9 within which its sends may not have been marked."""
 
@@ -323,11 +325,17 @@ def reminders(engine: sa.Engine, invitees: Sequence[Outcome]) -> Verdict:
 
 
 def exits(log: ChaosLog) -> Verdict:
-    """A process that ends by itself (a database restart, say) is a finding: its role is
-    gone until someone restarts it."""
+    """A running process that ends by itself (on a database restart, say) is a finding: its
+    role is gone until someone restarts it. One that gives up while starting, because
+    PostgreSQL was restarting then, is not: refusing to start is what a supervisor expects."""
     verdict = Verdict()
-    verdict.counts["processes that exited by themselves"] = len(log.exits)
+    restarts = [(t, t + took) for t, took in log.db_restarts]
     for gone in log.exits:
+        starting = gone.t - gone.started < STARTUP_SECONDS
+        if starting and any(gone.started - 1 <= end and begin <= gone.t for begin, end in restarts):
+            verdict.counts["processes refused to start while PostgreSQL restarted"] += 1
+            continue
+        verdict.counts["processes that exited by themselves"] += 1
         verdict.problems.append(f"{gone.process} exited by itself ({gone.code}): {gone.last_line}")
     return verdict
 

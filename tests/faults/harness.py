@@ -83,6 +83,7 @@ def _env(
         quiet_hours="00:00-00:00",
         quiet_weekends="false",
         log_level="INFO",
+        log_format="json",
     )
 
 
