@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -117,12 +118,20 @@ class Dispatcher:
         self._done: set[int] = set()
         self._recent: deque[int] = deque(maxlen=100_000)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parley-outbox")
+        """Records outcomes (and releases claims): one writer, in order."""
+        self._looker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parley-outbox-due")
+        """Finds due rows, beside the recording: a reply is looked for while earlier
+        sends are still being recorded, not after them."""
         self.max_groups = max_groups
         self._busy: set[tuple[str, str]] = set()
         self._waiting_for_free: set[tuple[str, str]] = set()
         """Chats with due rows left out while busy: freeing one calls for another look."""
-        self._retries_possible = True
-        """Whether rows may be waiting for a retry (see `_waiting_for_retry`)."""
+        self._retries_recorded = 0
+        """How many times a retry was recorded (or may have been, by a previous holder):
+        see `_waiting_for_retry`."""
+        self._no_retries_since: int | None = None
+        """`_retries_recorded` as it was when a look found no row waiting for a retry."""
+        self._counting = threading.Lock()
         self._to_record: list[tuple[list[_Outcome], asyncio.Future[list[int]]]] = []
         self._recorder: asyncio.Task[None] | None = None
         self._in_flight: set[int] = set()
@@ -149,7 +158,7 @@ class Dispatcher:
         if released:
             log.info("took over %d claimed %s rows", released, channel)
         self._held.add(channel)
-        self._retries_possible = True  # the previous holder may have recorded retries
+        self._count_retry()  # the previous holder may have recorded retries
         self.wake()
 
     async def give_up(self, channel: str) -> None:
@@ -207,6 +216,7 @@ class Dispatcher:
             await asyncio.wait_for(self._settled.wait_for(lambda: wanted <= self._done), timeout)
 
     def close(self) -> None:
+        self._looker.shutdown(wait=True)
         self._executor.shutdown(wait=True)
 
     # --- internals ----------------------------------------------------------------------
@@ -214,7 +224,7 @@ class Dispatcher:
     async def _due_groups(self) -> list[list[_Due]]:
         """Due rows by address, leaving out addresses whose earlier rows are still going out."""
         loop = asyncio.get_running_loop()
-        rows = await loop.run_in_executor(self._executor, self._due, frozenset(self._in_flight))
+        rows = await loop.run_in_executor(self._looker, self._due, frozenset(self._in_flight))
         groups = [list(g) for _, g in groupby(rows, key=lambda d: (d.row.channel, d.row.address))]
         free = [g for g in groups if (g[0].row.channel, g[0].row.address) not in self._busy]
         self._waiting_for_free |= {(g[0].row.channel, g[0].row.address) for g in groups} - {
@@ -334,13 +344,23 @@ class Dispatcher:
 
     def _waiting_for_retry(self, session: Session, now: datetime) -> dict[tuple[str, str], int]:
         """`repository.waiting_for_retry`, asked only while retries may be waiting: this
-        dispatcher records every retry itself (on this same thread), so once the answer
-        is "none", it stays none until it records another. One query less per wake-up."""
-        if not self._retries_possible:
+        dispatcher records every retry itself, counting each once it is committed, so an
+        answer of "none" stays true until the count moves. One query less per wake-up.
+
+        The count is read before the query: a retry committed while the query ran moves
+        it, and the next look asks again. (Until its record commits, the failed row and
+        the rest of its chat's group are in flight, so no look can hand them out.)"""
+        seen = self._retries_recorded
+        if self._no_retries_since == seen:
             return {}
         waiting = repository.waiting_for_retry(session, now)
-        self._retries_possible = bool(waiting)
+        if not waiting:
+            self._no_retries_since = seen
         return waiting
+
+    def _count_retry(self) -> None:
+        with self._counting:
+            self._retries_recorded += 1
 
     async def _send_in_order(self, group: list[_Due]) -> list[asyncio.Task[list[int]]]:
         """One address's messages, in order; the first failure holds back the rest. Each
@@ -391,6 +411,7 @@ class Dispatcher:
         for the whole batch: this runs for every message sent."""
         now = self.clock()
         delivered = [o for o in outcomes if o.error is None and not o.later]
+        retried = False
         with UnitOfWork(self.session_factory) as uow:
             settled = {o.due.row.id for o in delivered}
             repository.mark_sent_many(uow.session, settled, now)
@@ -401,9 +422,14 @@ class Dispatcher:
                 if outcome.later:
                     until = now + timedelta(seconds=outcome.later)
                     outbox.postpone(uow.session, outcome.due.row.id, until)
-                elif outcome.error is not None and self._record_failure(uow.session, outcome, now):
-                    settled.add(outcome.due.row.id)
+                elif outcome.error is not None:
+                    if self._record_failure(uow.session, outcome, now):
+                        settled.add(outcome.due.row.id)
+                    else:
+                        retried = True
             uow.commit()
+        if retried:
+            self._count_retry()
         return [o.due.row.id for o in outcomes if o.due.row.id in settled]
 
     def _record_failure(self, session: Session, outcome: _Outcome, now: datetime) -> bool:
@@ -417,7 +443,6 @@ class Dispatcher:
         delay = self.retry.delay(outcome.attempts, error.retry_after)
         log.info("outbox row %s will be retried in %.1fs: %s", row.id, delay, error)
         repository.mark_retry(session, row.id, str(error), now + timedelta(seconds=delay))
-        self._retries_possible = True
         return False
 
     @staticmethod
