@@ -51,12 +51,21 @@ _CLAIM_SECONDS = 120.0
 platform's claims when it takes over, so this bounds only the overlap of two holders;
 it outlasts pacing waits (a chat's rows go out at about one a second)."""
 
+TAKEOVER_GRACE = 8.0
+"""Seconds a new holder leaves its predecessor's claims alone. The predecessor may be
+alive: cut off from the database by a server restart, it keeps its role until its next
+lock check (`Leadership.check_every`, 5 s) and records what it had sent once the database
+answers. Releasing its claims at once made the new holder send those rows again (the
+fault suite, tests/faults, seed 5); after a kill -9 they wait these seconds longer."""
+
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    max_attempts: int = 6
+    max_attempts: int = 10
+    """Platforms have bad minutes (429s, 5xx, cut connections): 6 attempts gave up after
+    16 s of them (tests/faults, seed 3); 10 ride out about 8 minutes."""
     first_delay: float = 1.0
     max_delay: float = 300.0
 
@@ -142,6 +151,8 @@ class Dispatcher:
         }
         self._elected = frozenset(elected)
         self._held: set[str] = set(channels) - self._elected
+        self.takeover_grace = TAKEOVER_GRACE
+        self._releases: set[asyncio.Task[None]] = set()
         self._claiming = _dialect(session_factory) == "postgresql"
         self._holder = holder_name()
 
@@ -151,15 +162,29 @@ class Dispatcher:
         return frozenset(self._held)
 
     async def take(self, channel: str) -> None:
-        """This process now sends for `channel`: its pending rows' claims are released
-        first (whoever held them is gone or deposed), so they go out now."""
-        loop = asyncio.get_running_loop()
-        released = await loop.run_in_executor(self._executor, self._release, channel)
-        if released:
-            log.info("took over %d claimed %s rows", released, channel)
+        """This process now sends for `channel`: unclaimed rows at once, the rows a
+        previous holder claimed after `TAKEOVER_GRACE` (see there), when their claims
+        are released."""
         self._held.add(channel)
         self._count_retry()  # the previous holder may have recorded retries
         self.wake()
+        task = asyncio.create_task(self._release_later(channel))
+        self._releases.add(task)
+        task.add_done_callback(self._releases.discard)
+
+    async def _release_later(self, channel: str) -> None:
+        await asyncio.sleep(self.takeover_grace)
+        if channel not in self._held:
+            return
+        loop = asyncio.get_running_loop()
+        try:
+            released = await loop.run_in_executor(self._executor, self._release, channel)
+        except DBAPIError as error:  # the claims run out by themselves (`_CLAIM_SECONDS`)
+            log.warning("releasing %s claims failed: %s", channel, error.orig)
+            return
+        if released:
+            log.info("took over %d claimed %s rows", released, channel)
+            self.wake()
 
     async def give_up(self, channel: str) -> None:
         """Stop sending for `channel` (its election was lost). A send in progress ends;
