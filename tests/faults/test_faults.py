@@ -65,9 +65,9 @@ def _enrol_invitees(d: Deployment, invitees: list[SlackChat]) -> None:
 
 def _invite_group(d: Deployment) -> float:
     """A group starting in 61 minutes: its T-1h reminder is due a minute from now, mid-run.
-    Created while the fleet runs, so its invitations go out when the scheduler next
-    reconciles: at the takeover after the chaos kills the scheduler's holder (a CLI-made
-    group otherwise waits for the sweep). Returns when (time.monotonic) the reminder is due."""
+    Created while the fleet runs, as a researcher would: the elected scheduler hears of
+    the new sends (a `parley_schedules` notice) or finds them when it next takes over.
+    Returns when (time.monotonic) the reminder is due."""
     created = time.monotonic()
     where = "https://meet.example.org/faults"
     options = ["--duration", "60", "--where", where, "--to", "region:zz", "--zone", "UTC"]
