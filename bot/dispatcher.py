@@ -56,7 +56,9 @@ TAKEOVER_GRACE = 8.0
 alive: cut off from the database by a server restart, it keeps its role until its next
 lock check (`Leadership.check_every`, 5 s) and records what it had sent once the database
 answers. Releasing its claims at once made the new holder send those rows again (the
-fault suite, tests/faults, seed 5); after a kill -9 they wait these seconds longer."""
+fault suite, tests/faults, seed 5); after a kill -9 they wait these seconds longer. The
+new holder's own claims are kept: a holder deposed by a restart before its release ran
+would otherwise free rows it is still sending (seed 22)."""
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +197,7 @@ class Dispatcher:
         if not self._claiming:
             return 0
         with UnitOfWork(self.session_factory) as uow:
-            released = release_claims(uow.session, channel)
+            released = release_claims(uow.session, channel, keep=self._holder)
             uow.commit()
         return released
 

@@ -274,15 +274,17 @@ def claim_messages(
     return rows
 
 
-def release_claims(session: Session, channel: str) -> int:
-    """Forget every claim on `channel`'s pending rows (a new dispatcher took the role:
-    whoever claimed them is gone or deposed). Returns how many were claimed."""
+def release_claims(session: Session, channel: str, *, keep: str | None = None) -> int:
+    """Forget the claims on `channel`'s pending rows (a new dispatcher took the role:
+    whoever claimed them is gone or deposed), but those of holder `keep`: the new
+    holder's own, whose rows may be on the wire. Returns how many were released."""
     statement = (
         update(_TABLE)
         .where(
             _TABLE.c.channel == channel,
             _TABLE.c.status == "pending",
             _TABLE.c.claimed_until.is_not(None),
+            _TABLE.c.claimed_by.is_distinct_from(keep),
         )
         .values(claimed_until=None, claimed_by=None)
     )

@@ -60,6 +60,19 @@ def test_a_claimed_row_is_not_claimed_again_until_released(
     assert _claim(session_factory, "b:2") == ids
 
 
+def test_a_new_holder_keeps_its_own_claims_when_it_releases(
+    session_factory: sessionmaker[Session],
+) -> None:
+    old = _enqueue(session_factory, "telegram", 2)
+    assert _claim(session_factory, "a:1") == old
+    mine = _enqueue(session_factory, "telegram", 1)
+    assert _claim(session_factory, "b:2") == mine
+    with UnitOfWork(session_factory) as uow:
+        assert release_claims(uow.session, "telegram", keep="b:2") == 2
+        uow.commit()
+    assert _claim(session_factory, "c:3") == old
+
+
 def test_claims_are_per_channel(session_factory: sessionmaker[Session]) -> None:
     telegram = _enqueue(session_factory, "telegram", 2)
     slack = _enqueue(session_factory, "slack", 2)
