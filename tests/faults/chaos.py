@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import re
 import threading
 import time
 from collections import Counter
@@ -31,6 +32,8 @@ from tests.faults.processes import RoleProcess
 __all__ = ["ELECTED_ROLES", "Chaos", "ChaosLog", "Kill", "RoleWatch"]
 
 ELECTED_ROLES = ("dispatcher:telegram", "dispatcher:slack", "scheduler")
+STARTING = re.compile(r"app\.py:\d+ in build\b|bot/app\.py\", line \d+, in build\b")
+"""A traceback through `bot.app.build`: the process died starting, not running."""
 TAKEOVER_LIMIT = 30.0
 """Seconds a standby has to take over a dead holder's role (the issue's promise)."""
 
@@ -112,6 +115,8 @@ class Exit:
     last_line: str
     started: float
     """When the process had last been started (time.monotonic)."""
+    starting: bool
+    """Whether it ended while building the app (start-up), by its traceback."""
 
 
 @dataclass
@@ -208,10 +213,12 @@ class Chaos:
                 if process.name in self.down or process.alive() or process.proc is None:
                     continue
                 code = process.proc.poll()
-                lines = [line for line in process.log().splitlines() if line.strip()]
+                run = process.log().rsplit("===== start ", 1)[-1]
+                lines = [line for line in run.splitlines() if line.strip()]
                 last = lines[-1][:300] if lines else ""
-                started = process.started_at[-1]
-                self.log.exits.append(Exit(process.name, time.monotonic(), code, last, started))
+                started, starting = process.started_at[-1], bool(STARTING.search(run))
+                gone = Exit(process.name, time.monotonic(), code, last, started, starting)
+                self.log.exits.append(gone)
                 self.log.note(f"{process.name} exited by itself ({code}): {last}")
                 process.start()
 

@@ -42,8 +42,6 @@ Slack paces chat.update at 40 a minute and puts them off, so some may still wait
 CUT_MATCH = (0.5, 1.5)
 """A copy was cut off if the fake recorded a cut-off in its chat this close after it
 (seconds before, after: Slack's times come from message ts, a different clock)."""
-STARTUP_SECONDS = 30.0
-"""A process that exits this soon after it was started failed to start."""
 KILL_WINDOW = 3.0
 """Seconds before a dispatcher's kill -9 within which its sends may not have been marked."""
 
@@ -331,8 +329,9 @@ def exits(log: ChaosLog) -> Verdict:
     verdict = Verdict()
     restarts = [(t, t + took) for t, took in log.db_restarts]
     for gone in log.exits:
-        starting = gone.t - gone.started < STARTUP_SECONDS
-        if starting and any(gone.started - 1 <= end and begin <= gone.t for begin, end in restarts):
+        if gone.starting and any(
+            gone.started - 1 <= end and begin <= gone.t for begin, end in restarts
+        ):
             verdict.counts["processes refused to start while PostgreSQL restarted"] += 1
             continue
         verdict.counts["processes that exited by themselves"] += 1
