@@ -300,6 +300,8 @@ def _explain(
 
 
 def reminders(engine: sa.Engine, invitees: Sequence[Outcome]) -> Verdict:
+    """Each invitation and T-1h reminder fired once: one outbox message per invitee (its
+    delivery, once or twice when cut off, is checked with the others by `deliveries`)."""
     verdict = Verdict()
     with engine.connect() as connection:
         sends = connection.execute(
@@ -308,17 +310,26 @@ def reminders(engine: sa.Engine, invitees: Sequence[Outcome]) -> Verdict:
         rsvps = connection.execute(
             sa.text("SELECT response, count(*) FROM group_invitees GROUP BY response")
         ).all()
+        fired = connection.execute(
+            sa.text(
+                "SELECT address, payload->>'text' FROM outbox WHERE payload->>'kind'"
+                " IN ('say', 'ask') AND NOT coalesce((payload->>'refresh')::boolean, false)"
+            )
+        ).all()
     for kind, status, n in sends:
         verdict.counts[f"scheduled {kind} {status}"] += n
     for response, n in rsvps:
         verdict.counts[f"invitees answered {response}"] += n
     for outcome in invitees:
-        texts = outcome.chat.texts()
+        user_id = _sender(outcome.chat)
+        texts = [text or "" for address, text in fired if address == user_id]
+        received = outcome.chat.texts()
         for what, piece in (("invitation", INVITED), ("T-1h reminder", REMINDED)):
             n = sum(piece in text for text in texts)
-            verdict.counts[f"{what}s received"] += n
+            verdict.counts[f"{what}s fired"] += n
+            verdict.counts[f"{what}s received"] += sum(piece in text for text in received)
             if n > 1:
-                verdict.problems.append(f"{outcome.chat.address}: {what} received {n} times")
+                verdict.problems.append(f"{outcome.chat.address}: {what} fired {n} times")
     return verdict
 
 

@@ -13,8 +13,8 @@ import asyncio
 import os
 import random
 import time
+from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -164,53 +164,84 @@ def _report(seed: int, log: ChaosLog, d: Deployment, verdict: checks.Verdict) ->
     return "\n".join(lines)
 
 
-def test_nothing_lost_or_doubled_under_faults(tmp_path: Path) -> None:
+@dataclass(frozen=True)
+class Cast:
+    """Who takes part: respondents on each platform and the group's invitees (Slack)."""
+
+    telegram: list[TelegramChat]
+    slack: list[SlackChat]
+    invitees: list[SlackChat]
+
+    def by_address(self) -> dict[str, Chat]:
+        """Outbox addresses and fake chat ids → chat."""
+        chats: dict[str, Chat] = {str(c.user_id): c for c in self.telegram}
+        chats.update({c.user_id: c for c in [*self.slack, *self.invitees]})
+        chats.update({c.address: c for c in [*self.slack, *self.invitees]})
+        return chats
+
+
+def _run(
+    d: Deployment, rng: random.Random, log: ChaosLog, cast: Cast
+) -> tuple[list[Outcome], list[Outcome]]:
+    """Start the fleet, play the stakeholders against the faults, let everything settle."""
+    _enrol_invitees(d, cast.invitees)
+    began = time.monotonic()
+    d.fleet.start()
+    log.note(f"fleet up in {time.monotonic() - began:.1f}s")
+    reminder_due = _invite_group(d)
+    watch = RoleWatch(d.database_url).start()
+    try:
+        respondents: list[Chat] = [*cast.telegram, *cast.slack]
+        rng.shuffle(respondents)
+        chaos = Chaos(d, rng, watch, log)
+        played = _play(rng, respondents, cast.invitees, reminder_due, chaos)
+        outcomes, visited = asyncio.run(played)
+        log.note("stakeholders done; settling")
+        _settle(d)
+        log.note(f"settled; role holders {watch.current}")
+    finally:
+        watch.stop()
+    return outcomes, visited
+
+
+def _verdict(
+    d: Deployment, log: ChaosLog, cast: Cast, outcomes: list[Outcome], visited: list[Outcome]
+) -> checks.Verdict:
+    chats = cast.by_address()
+    offset = time.time() - time.monotonic()
+    dms = [c.address for c in [*cast.slack, *cast.invitees]]
+    sent = checks.telegram_sent(d.telegram) + checks.slack_sent(d.slack, dms, offset)
+    engine = sa.create_engine(d.database_url)
+    try:
+        verdict = checks.answers(engine, outcomes)
+        verdict.add(
+            checks.deliveries(engine, sent, chats, _cutoffs(d, chats), _dispatcher_kills(log))
+        )
+        verdict.add(checks.reminders(engine, visited))
+    finally:
+        engine.dispose()
+    verdict.add(checks.takeovers(log)).add(checks.exits(log))
+    for outcome in [*outcomes, *visited]:
+        if outcome.problem:
+            verdict.problems.append(f"{outcome.chat.address}: {outcome.problem}")
+    verdict.counts["stakeholders finished"] = sum(o.finished for o in outcomes)
+    verdict.counts["invitees reminded"] = sum(o.finished for o in visited)
+    return verdict
+
+
+def test_nothing_lost_or_doubled_under_faults() -> None:
     seed = _seed()
     print(f"\nfault suite seed {seed}")
     rng = random.Random(seed)
     log = ChaosLog(seed)
     with deployment(rng) as d:
-        telegram = [TelegramChat(d.telegram, 700_000 + n) for n in range(RESPONDENTS // 2)]
-        slack = [SlackChat(d.slack, f"UR{n:05d}") for n in range(RESPONDENTS - len(telegram))]
-        invitees = [SlackChat(d.slack, f"UI{n:05d}") for n in range(INVITEES)]
-        _enrol_invitees(d, invitees)
-        began = time.monotonic()
-        d.fleet.start()
-        log.note(f"fleet up in {time.monotonic() - began:.1f}s")
-        reminder_due = _invite_group(d)
-        watch = RoleWatch(d.database_url).start()
-        try:
-            chaos = Chaos(d, rng, watch, log)
-            respondents: list[Chat] = [*telegram, *slack]
-            rng.shuffle(respondents)
-            played = _play(rng, respondents, invitees, reminder_due, chaos)
-            outcomes, visited = asyncio.run(played)
-            log.note("stakeholders done; settling")
-            _settle(d)
-            log.note(f"settled; role holders {watch.current}")
-        finally:
-            watch.stop()
-        chats: dict[str, Chat] = {str(c.user_id): c for c in telegram}
-        chats.update({c.user_id: c for c in [*slack, *invitees]})
-        chats.update({c.address: c for c in [*slack, *invitees]})
-        offset = time.time() - time.monotonic()
-        dms = [c.address for c in [*slack, *invitees]]
-        sent = checks.telegram_sent(d.telegram) + checks.slack_sent(d.slack, dms, offset)
-        engine = sa.create_engine(d.database_url)
-        try:
-            verdict = checks.answers(engine, outcomes)
-            verdict.add(
-                checks.deliveries(engine, sent, chats, _cutoffs(d, chats), _dispatcher_kills(log))
-            )
-            verdict.add(checks.reminders(engine, visited))
-        finally:
-            engine.dispose()
-        verdict.add(checks.takeovers(log)).add(checks.exits(log))
-        for outcome in [*outcomes, *visited]:
-            if outcome.problem:
-                verdict.problems.append(f"{outcome.chat.address}: {outcome.problem}")
-        verdict.counts["stakeholders finished"] = sum(o.finished for o in outcomes)
-        verdict.counts["invitees reminded"] = sum(o.finished for o in visited)
+        cast = Cast(
+            telegram=[TelegramChat(d.telegram, 700_000 + n) for n in range(RESPONDENTS // 2)],
+            slack=[SlackChat(d.slack, f"UR{n:05d}") for n in range(RESPONDENTS // 2)],
+            invitees=[SlackChat(d.slack, f"UI{n:05d}") for n in range(INVITEES)],
+        )
+        outcomes, visited = _run(d, rng, log, cast)
+        verdict = _verdict(d, log, cast, outcomes, visited)
         report = _report(seed, log, d, verdict)
         print(report)
         assert not verdict.problems, report
