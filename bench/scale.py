@@ -21,7 +21,7 @@ the choice's label, numbers, Yes/No, a sentence): a button press would need the 
 message first, and the saturation phase does not wait for it. Two phases per trial:
 
 1. `paced` (reply latency): `--paced` stakeholders (40) each act, wait for the bot's next
-   question to reach the fake, think `--think` seconds (2) and act again: about 17
+   question to reach the fake, think `--think` seconds (2) and act again: about 18
    events/s, within Telegram's 30 messages/s, so the reply latency is Parley's (webhook
    → handling commit → NOTIFY → dispatcher → fake), not a queue behind the limit.
 2. `saturation` (throughput): `--stakeholders` (400) each post their 12 updates back to
