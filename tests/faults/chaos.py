@@ -239,7 +239,7 @@ class Chaos:
     # --- platform bursts -------------------------------------------------------------------
 
     async def _bursts(self, stop: asyncio.Event) -> None:
-        while not await _sleep_or_stop(stop, self.rng.uniform(1.0, 3.0)):
+        while not await _sleep_or_stop(stop, self.rng.uniform(2.0, 5.0)):
             platform = self.rng.choice(["telegram", "slack"])
             kind = self.rng.choice(["429", "5xx", "drop", "drop_after"])
             n = self.rng.randint(1, 3)

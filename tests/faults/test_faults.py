@@ -35,10 +35,14 @@ from tests.faults.stakeholders import (
 
 RESPONDENTS = 100
 INVITEES = 10
-TURN_TIMEOUT = 75.0
-"""A reply may wait for a takeover (~10 s), a PostgreSQL restart and platform back-off."""
-REMINDER_LEAD = timedelta(minutes=61)
-"""The group starts this long after it is created: its T-1h reminder is due mid-run."""
+TURN_TIMEOUT = 120.0
+"""A reply may wait for takeovers (~10 s each, and 8 s more for a dead holder's claimed
+rows), a PostgreSQL restart, and the dispatcher's back-off after several platform
+errors in a row (1, 2, 4, ... 32 s)."""
+REMINDER_LEAD = timedelta(minutes=62)
+"""The group starts this long after it is created: its T-1h reminder is due mid-run, two
+minutes on, when the invitees have long said Yes (the invitations themselves go out
+through the faults: kills, takeovers, the PostgreSQL restart)."""
 
 pytestmark = pytest.mark.skipif(
     find_server_bin() is None and not os.environ.get("CI"),
@@ -64,14 +68,15 @@ def _enrol_invitees(d: Deployment, invitees: list[SlackChat]) -> None:
 
 
 def _invite_group(d: Deployment) -> float:
-    """A group starting in 61 minutes: its T-1h reminder is due a minute from now, mid-run.
+    """A group starting in 62 minutes: its T-1h reminder is due two minutes from now.
     Created while the fleet runs, as a researcher would: the elected scheduler hears of
     the new sends (a `parley_schedules` notice) or finds them when it next takes over.
     Returns when (time.monotonic) the reminder is due."""
     created = time.monotonic()
     where = "https://meet.example.org/faults"
     options = ["--duration", "60", "--where", where, "--to", "region:zz", "--zone", "UTC"]
-    d.parley("group", "create", "--title", "Fault round", "--start", "in 61 minutes", *options)
+    start = f"in {REMINDER_LEAD.total_seconds() / 60:.0f} minutes"
+    d.parley("group", "create", "--title", "Fault round", "--start", start, *options)
     return created + REMINDER_LEAD.total_seconds() - 3600
 
 
