@@ -249,14 +249,23 @@ class Dispatcher:
     # --- internals ----------------------------------------------------------------------
 
     async def _due_groups(self) -> list[list[_Due]]:
-        """Due rows by address, leaving out addresses whose earlier rows are still going out."""
+        """Due rows by address, leaving out addresses whose earlier rows are still going out.
+
+        An address busy when the look began is left out even if it is free by now: its
+        last sends may have been recorded while the look ran, after it read the message
+        refs, so a rewrite of their questions would have found no target. It is looked
+        at again at once.
+        """
         loop = asyncio.get_running_loop()
+        busy_before = frozenset(self._busy)
         rows = await loop.run_in_executor(self._looker, self._due, frozenset(self._in_flight))
         groups = [list(g) for _, g in groupby(rows, key=lambda d: (d.row.channel, d.row.address))]
-        free = [g for g in groups if (g[0].row.channel, g[0].row.address) not in self._busy]
-        self._waiting_for_free |= {(g[0].row.channel, g[0].row.address) for g in groups} - {
-            (g[0].row.channel, g[0].row.address) for g in free
-        }
+        keys = {(g[0].row.channel, g[0].row.address) for g in groups}
+        left_out = (busy_before | self._busy) & keys
+        free = [g for g in groups if (g[0].row.channel, g[0].row.address) not in left_out]
+        self._waiting_for_free |= left_out & self._busy
+        if left_out - self._busy:  # freed while we looked: look again now
+            self._wake.set()
         if len(rows) >= self.batch_size:  # there may be more than one query's worth
             self._waiting_for_free |= self._busy
         return free
