@@ -96,10 +96,15 @@ def holder_name() -> str:
 
 
 def _configure(connection: Connection, name: str, value: str) -> None:
-    """Set one session setting; an older server without it keeps its default."""
+    """Set one session setting; an older server without it keeps its default. A server
+    that went away fails the attempt (`acquire` stands by): going on with the dead
+    connection raised PendingRollbackError, which ended the process (tests/faults,
+    seed 524169, PostgreSQL restarted while a standby connected)."""
     try:
         connection.execute(sa.text("SELECT set_config(:n, :v, false)"), {"n": name, "v": value})
     except DBAPIError as error:
+        if error.connection_invalidated:
+            raise
         log.info("leader election: %s not set: %s", name, error.orig)
 
 
