@@ -18,12 +18,14 @@ import contextlib
 import logging
 import signal
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
 from sqlalchemy import Engine, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot
 
@@ -39,6 +41,7 @@ from bot.home import home_status
 from bot.http import HttpServer, telegram_webhook
 from bot.leader import Leadership
 from bot.notices import OUTBOX, SCHEDULES, listen
+from bot.outages import OUTAGE_DELAYS, unreachable
 from bot.processing import EventProcessor
 from bot.questionnaires import QuestionnaireBook
 from bot.readiness import Readiness
@@ -263,7 +266,7 @@ def build(
     book = QuestionnaireBook.from_file(settings.questionnaire)  # a bad file touches no database
     engine = make_engine(settings.database_url)
     try:
-        ensure_schema(engine)
+        _when_reachable(lambda: ensure_schema(engine))
     except BaseException:
         engine.dispose()
         raise
@@ -380,6 +383,24 @@ def _dispatcher_elections(
         leadership = Leadership(settings.database_url, scope=f"dispatcher:{name}")
         elections.append(Election(leadership, elected, deposed))
     return elections
+
+
+def _when_reachable(step: Callable[[], None], limit: float = 60.0) -> None:
+    """Run a start-up step, waiting (up to `limit` seconds) while the database is
+    unreachable: a process started during a PostgreSQL restart, or before the server
+    came up, starts once it answers instead of exiting (`bot.outages`)."""
+    waited = 0.0
+    for delay in OUTAGE_DELAYS:
+        try:
+            step()
+            return
+        except DBAPIError as error:
+            if not unreachable(error) or waited + delay > limit:
+                raise
+            log.warning("database unreachable at start (%s); again in %.2fs", error.orig, delay)
+        time.sleep(delay)
+        waited += delay
+    step()
 
 
 def _scheduler(

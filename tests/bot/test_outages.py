@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from bot.app import _when_reachable
 from bot.outages import ride_out, unreachable
 
 
@@ -79,3 +80,22 @@ def test_an_error_that_is_no_outage_is_not_retried() -> None:
     with pytest.raises(DBAPIError):
         asyncio.run(ride_out(attempt, limit=5.0, what="test"))
     assert len(calls) == 1
+
+
+def test_start_up_waits_for_an_unreachable_database() -> None:
+    """`parley run` started during a PostgreSQL restart starts once the server answers."""
+    error = real_connection_error()
+    calls: list[int] = []
+
+    def migrate() -> None:
+        calls.append(1)
+        if len(calls) < 3:
+            raise error
+
+    def broken() -> None:
+        raise real_statement_error()
+
+    _when_reachable(migrate, limit=5.0)
+    assert len(calls) == 3
+    with pytest.raises(DBAPIError):  # a real error is not waited out
+        _when_reachable(broken, limit=5.0)
