@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.health import read_health
+from storage import head_revision
 from tests.ops.support import populate
 
 
@@ -68,7 +69,7 @@ def test_parley_status(engine: Engine, database_url: str, monkeypatch: pytest.Mo
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "Data needs of settlement organisations: 1 invited" in out  # the /status line
-    assert "schema 0010 (up to date)" in out
+    assert f"schema {head_revision()} (up to date)" in out
     assert "host-a:1" in out and "NO (vacant?)" in out
     assert "outbox: 5 pending, 3 due now (oldest due for 1 min), 1 failed" in out
     assert "channel_not_found" in out

@@ -216,7 +216,11 @@ def test_only_the_leaders_scheduler_runs_and_the_other_takes_over_within_the_bou
             await until(lambda: not a.aps.running, "the old leader's scheduler stopped")
             assert not first.leading and second.leading
 
-            second.release()  # the new leader goes away in turn: the first leads again
+            # The new leader goes away in turn (its process, campaign included: left
+            # running, it would campaign again and race the first for the lock).
+            tasks[1].cancel()
+            await asyncio.gather(tasks[1], return_exceptions=True)
+            second.release()
             await b.step_down()
             await until(lambda: a.aps.running, "the first leads again (a restarted scheduler)")
             assert first.leading
