@@ -18,7 +18,7 @@ run: $(STAMP)
 	$(BIN)/parley run --questionnaire examples/settlement-data-needs.yaml
 
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
