@@ -26,7 +26,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import CursorResult, delete, func, insert, or_, select, update
+from sqlalchemy import CursorResult, Select, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import OUTBOX_STATUSES, OutboxRow
@@ -212,18 +212,30 @@ def due_messages(
     It runs on every wake-up under load, where loading ORM objects was most of its cost.
     `channels`: only rows for these (None: every channel).
     """
-    statement = (
-        select(*_DUE_COLUMNS)
-        .where(_TABLE.c.status == "pending", _TABLE.c.not_before <= now)
+    statement = _due_rows(select(*_DUE_COLUMNS), now, limit, exclude, channels)
+    return [DueMessage(*row) for row in session.execute(statement)]
+
+
+def _due_rows(
+    query: Select[Any],
+    now: datetime,
+    limit: int,
+    exclude: Collection[int],
+    channels: Collection[str] | None,
+) -> Select[Any]:
+    """Pending rows whose time has come, oldest first, at most `limit`, skipping rows
+    another transaction holds locked; not `exclude`d; of `channels` (None: all)."""
+    query = (
+        query.where(_TABLE.c.status == "pending", _TABLE.c.not_before <= now)
         .order_by(_TABLE.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
     if exclude:
-        statement = statement.where(_TABLE.c.id.not_in(list(exclude)))
+        query = query.where(_TABLE.c.id.not_in(list(exclude)))
     if channels is not None:
-        statement = statement.where(_TABLE.c.channel.in_(list(channels)))
-    return [DueMessage(*row) for row in session.execute(statement)]
+        query = query.where(_TABLE.c.channel.in_(list(channels)))
+    return query
 
 
 def claim_messages(
@@ -244,25 +256,14 @@ def claim_messages(
     a chat still busy): pass what it is sending right now as `exclude`."""
     if channels is not None and not channels:
         return []
-    claimable = (
-        select(_TABLE.c.id)
-        .where(
-            _TABLE.c.status == "pending",
-            _TABLE.c.not_before <= now,
-            or_(
-                _TABLE.c.claimed_until.is_(None),
-                _TABLE.c.claimed_until <= now,
-                _TABLE.c.claimed_by == holder,
-            ),
+    unclaimed = select(_TABLE.c.id).where(
+        or_(
+            _TABLE.c.claimed_until.is_(None),
+            _TABLE.c.claimed_until <= now,
+            _TABLE.c.claimed_by == holder,
         )
-        .order_by(_TABLE.c.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
     )
-    if exclude:
-        claimable = claimable.where(_TABLE.c.id.not_in(list(exclude)))
-    if channels is not None:
-        claimable = claimable.where(_TABLE.c.channel.in_(list(channels)))
+    claimable = _due_rows(unclaimed, now, limit, exclude, channels)
     statement = (
         update(_TABLE)
         .where(_TABLE.c.id.in_(claimable.scalar_subquery()))

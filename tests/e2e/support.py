@@ -11,6 +11,8 @@ expected answers also pin the branching down.
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +37,7 @@ __all__ = [
     "label",
     "parley_env",
     "read_database",
+    "stop_process",
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,6 +114,18 @@ def label(item_id: str, language: str = "en") -> str:
         for lang in questionnaire.languages:
             _LABELS[lang] = {item.id: item.label.get(lang) for item in questionnaire.items}
     return _LABELS[language][item_id]
+
+
+def stop_process(proc: subprocess.Popen[Any]) -> None:
+    """SIGTERM (a clean shutdown), then SIGKILL if it has not ended within 10 s."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
 
 
 def parley_env(database_url: str) -> dict[str, str]:

@@ -6,7 +6,6 @@ Every wait is bounded; `ParleyBot.stop()` always ends the process (SIGTERM, then
 from __future__ import annotations
 
 import csv
-import signal
 import socket
 import subprocess
 from collections import Counter
@@ -17,7 +16,7 @@ from sqlalchemy import select
 
 from storage import make_engine
 from storage.models import Answer as AnswerRow
-from tests.e2e.support import PARLEY, ROOT, parley_env
+from tests.e2e.support import PARLEY, ROOT, parley_env, stop_process
 from tests.fakes.telegram_api import BotMessage, FakeTelegram
 
 __all__ = [
@@ -109,13 +108,7 @@ class ParleyBot:
         return self.proc.poll() is None
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        stop_process(self.proc)
 
     def kill9(self) -> None:
         if self.proc.poll() is None:
