@@ -216,6 +216,27 @@ def test_replies_get_their_own_ids_in_reading_order(session_factory: Factory) ->
         assert enqueue_batches(uow.session, [batches[1]]) == [[]]
 
 
+@pytest.mark.parametrize("count", [1, 2, 257])
+def test_many_replies_keep_their_order_and_fields(session_factory: Factory, count: int) -> None:
+    payloads = [{"kind": "say", "text": f"m{i}", "accents": "é ü", "n": i} for i in range(count)]
+    with UnitOfWork(session_factory) as uow:
+        [ids] = enqueue_batches(uow.session, [OutboxBatch("slack", "C9", payloads, None, LATER)])
+        uow.commit()
+    assert len(ids) == count and ids == sorted(ids)
+    with UnitOfWork(session_factory) as uow:
+        rows = {row.id: row for row in uow.session.scalars(select(OutboxRow))}
+    assert [rows[i].payload for i in ids] == payloads
+    fields = {(r.channel, r.address, r.not_before, r.created_at, r.run_id) for r in rows.values()}
+    assert fields == {("slack", "C9", LATER, LATER, None)}
+
+
+def test_a_reply_with_a_naive_time_is_refused(session_factory: Factory) -> None:
+    naive = datetime(2026, 3, 1, 12, 0)
+    batch = OutboxBatch("slack", "C9", [{"kind": "say", "text": "x"}] * 2, None, naive)
+    with UnitOfWork(session_factory) as uow, pytest.raises(Exception, match="naive datetime"):
+        enqueue_batches(uow.session, [batch])
+
+
 # --- the run state cache ----------------------------------------------------------------
 
 
