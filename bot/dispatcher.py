@@ -113,10 +113,12 @@ class Dispatcher:
         batch_size: int = 200,
         poll_interval: float = 1.0,
         max_groups: int = 256,
+        max_in_flight: int = 100,
         elected: Collection[str] = (),
     ) -> None:
         """`elected`: channels sent for only once `take`n (each platform's election
-        decides); this dispatcher holds the others from the start."""
+        decides); this dispatcher holds the others from the start. `max_in_flight`: rows
+        taken and not yet settled, at most (see `_room`)."""
         self.session_factory = session_factory
         self._reader = _reading(session_factory)
         self.channels = channels
@@ -134,6 +136,9 @@ class Dispatcher:
         """Finds due rows, beside the recording: a reply is looked for while earlier
         sends are still being recorded, not after them."""
         self.max_groups = max_groups
+        self.max_in_flight = max_in_flight
+        self._full = False
+        """The last wake-up found no room (`_room`) and did not look."""
         self._busy: set[tuple[str, str]] = set()
         self._waiting_for_free: set[tuple[str, str]] = set()
         """Chats with due rows left out while busy: freeing one calls for another look."""
@@ -217,7 +222,9 @@ class Dispatcher:
         while True:
             self._wake.clear()
             try:
-                groups = await self._due_groups() if self._held else []
+                room = self._room()
+                self._full = not room
+                groups = await self._due_groups() if self._held and room else []
             except DBAPIError as error:  # an outage: look again at the next poll
                 log.warning("reading the outbox failed: %s", error.orig)
                 groups = []
@@ -229,6 +236,15 @@ class Dispatcher:
                 await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+
+    def _room(self) -> int:
+        """How many more rows to take now. A platform sends a few dozen messages a second
+        (Telegram 30), so rows beyond `max_in_flight` would only wait in memory for a
+        send slot, while every wake-up (a commit anywhere) looked for more: under load
+        the looks, not the sends, were most of a dispatcher's and the database's work,
+        and a takeover had hundreds of claimed rows to wait out. A finished group makes
+        room and looks again."""
+        return max(0, self.max_in_flight - len(self._in_flight))
 
     async def drain_once(self) -> int:
         """Send what is due now and wait for it; returns how many rows were attempted."""
@@ -258,15 +274,23 @@ class Dispatcher:
         """
         loop = asyncio.get_running_loop()
         busy_before = frozenset(self._busy)
-        rows = await loop.run_in_executor(self._looker, self._due, frozenset(self._in_flight))
+        limit = min(self.batch_size, self._room())
+        sending = frozenset(self._in_flight)
+        rows = await loop.run_in_executor(self._looker, self._due, sending, busy_before, limit)
         groups = [list(g) for _, g in groupby(rows, key=lambda d: (d.row.channel, d.row.address))]
         keys = {(g[0].row.channel, g[0].row.address) for g in groups}
-        left_out = (busy_before | self._busy) & keys
+        unseen: frozenset[tuple[str, str]]
+        if self._claiming:  # the claim left out busy chats, whether or not they have rows
+            left_out = frozenset(self._busy & keys)
+            unseen = busy_before
+        else:
+            left_out = (busy_before | self._busy) & keys
+            unseen = left_out
         free = [g for g in groups if (g[0].row.channel, g[0].row.address) not in left_out]
-        self._waiting_for_free |= left_out & self._busy
-        if left_out - self._busy:  # freed while we looked: look again now
+        self._waiting_for_free |= unseen & self._busy
+        if unseen - self._busy:  # freed while we looked: look again now
             self._wake.set()
-        if len(rows) >= self.batch_size:  # there may be more than one query's worth
+        if len(rows) >= limit:  # there may be more than one query's worth
             self._waiting_for_free |= self._busy
         return free
 
@@ -295,6 +319,9 @@ class Dispatcher:
             self._in_flight.difference_update(ids)
             if key in self._waiting_for_free:  # rows were left for when this chat is free
                 self._waiting_for_free.discard(key)
+                self._wake.set()
+            if self._full:  # a look was skipped for want of room: there is some now
+                self._full = False
                 self._wake.set()
 
     async def _record_together(self, outcomes: list[_Outcome]) -> list[int]:
@@ -326,29 +353,37 @@ class Dispatcher:
             for outcomes, future in batch:
                 future.set_result([o.due.row.id for o in outcomes if o.due.row.id in settled])
 
-    def _due(self, sending: frozenset[int] = frozenset()) -> list[_Due]:
+    def _due(
+        self,
+        sending: frozenset[int] = frozenset(),
+        busy: frozenset[tuple[str, str]] = frozenset(),
+        limit: int | None = None,
+    ) -> list[_Due]:
+        limit = self.batch_size if limit is None else limit
         if self._claiming:
-            return self._claimed(sending)
+            return self._claimed(sending, busy, limit)
         with UnitOfWork(self._reader) as uow:
             now = self.clock()
-            rows = due_messages(
-                uow.session, now, self.batch_size, exclude=sending, channels=self._channels()
-            )
+            rows = due_messages(uow.session, now, limit, exclude=sending, channels=self._channels())
             return self._prepare(uow.session, rows, now)
 
-    def _claimed(self, sending: frozenset[int]) -> list[_Due]:
+    def _claimed(
+        self, sending: frozenset[int], busy: frozenset[tuple[str, str]], limit: int
+    ) -> list[_Due]:
         """PostgreSQL: claim the due rows of the channels held, in a write transaction of
-        its own (committed before any send, so the claims are what others see)."""
+        its own (committed before any send, so the claims are what others see); not
+        those of chats still sending, which wait for their group to finish."""
         with UnitOfWork(self.session_factory) as uow:
             now = self.clock()
             rows = claim_messages(
                 uow.session,
                 now,
-                self.batch_size,
+                limit,
                 channels=self._channels(),
                 holder=self._holder,
                 lease_until=now + timedelta(seconds=_CLAIM_SECONDS),
                 exclude=sending,
+                busy=busy,
             )
             due = self._prepare(uow.session, rows, now)
             uow.commit()

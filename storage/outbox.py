@@ -25,13 +25,17 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     BigInteger,
     CursorResult,
+    Executable,
+    Integer,
     Select,
     Text,
+    all_,
     bindparam,
     delete,
     func,
@@ -43,6 +47,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import TypeEngine
 
 from storage.models import OUTBOX_STATUSES, OutboxRow
 from storage.types import UTCDateTime
@@ -291,32 +297,87 @@ def claim_messages(
     holder: str,
     lease_until: datetime,
     exclude: Collection[int] = (),
+    busy: Collection[tuple[str, str]] = (),
 ) -> list[DueMessage]:
     """Claim due rows of `channels` (None: all) for `holder` until `lease_until` and return them,
     oldest first. Rows another dispatcher holds locked or claimed are skipped, not
     waited for; commit promptly so the claim (not the row lock) is what others see.
 
     The holder's own claims are returned again (it may have left rows unsent, e.g. for
-    a chat still busy): pass what it is sending right now as `exclude`."""
+    a chat still busy): pass what it is sending right now as `exclude`, and the
+    (channel, address) pairs whose rows must wait as `busy`. Both are single array
+    parameters: the statement's text stays the same however many there are, so it is
+    parsed once and prepared, and rows that could not be sent now are neither claimed
+    again nor read (under load a dispatcher looks many times a second)."""
     if channels is not None and not channels:
         return []
-    unclaimed = select(_TABLE.c.id).where(
-        or_(
-            _TABLE.c.claimed_until.is_(None),
-            _TABLE.c.claimed_until <= now,
-            _TABLE.c.claimed_by == holder,
-        )
-    )
-    claimable = _due_rows(unclaimed, now, limit, exclude, channels)
-    statement = (
-        update(_TABLE)
-        .where(_TABLE.c.id.in_(claimable.scalar_subquery()))
-        .values(claimed_until=lease_until, claimed_by=holder)
-        .returning(*_DUE_COLUMNS)
-    )
-    rows = [DueMessage(*row) for row in session.execute(statement)]
+    dialect = session.get_bind().dialect.name
+    statement = _claim_statement(dialect == "postgresql", channels is not None)
+    parameters = {
+        "now": now,
+        "limit": limit,
+        "holder": holder,
+        "lease_until": lease_until,
+        "exclude": list(exclude),
+        "busy": [_busy_key(channel, address) for channel, address in busy],
+        "channels": list(channels or ()),
+    }
+    rows = [DueMessage(*row) for row in session.execute(statement, parameters)]
     rows.sort(key=lambda row: row.id)
     return rows
+
+
+_BUSY_SEPARATOR = "\x1f"
+"""Between channel and address in a busy key: a control character neither contains."""
+
+
+def _busy_key(channel: str, address: str) -> str:
+    return f"{channel}{_BUSY_SEPARATOR}{address}"
+
+
+@cache
+def _claim_statement(arrays: bool, of_channels: bool) -> Executable:
+    """The claim, built once per shape. `arrays`: PostgreSQL's array parameters; SQLite
+    (which has none) gets expanding IN lists."""
+
+    def none_of(
+        column: ColumnElement[Any], name: str, item: TypeEngine[Any]
+    ) -> ColumnElement[bool]:
+        if arrays:
+            return column != all_(bindparam(name, type_=ARRAY(item)))
+        return column.not_in(bindparam(name, type_=item, expanding=True))
+
+    busy_key = _TABLE.c.channel + _BUSY_SEPARATOR + _TABLE.c.address
+    claimable = (
+        select(_TABLE.c.id)
+        .where(
+            _TABLE.c.status == "pending",
+            _TABLE.c.not_before <= bindparam("now", type_=UTCDateTime()),
+            or_(
+                _TABLE.c.claimed_until.is_(None),
+                _TABLE.c.claimed_until <= bindparam("now", type_=UTCDateTime()),
+                _TABLE.c.claimed_by == bindparam("holder", type_=Text),
+            ),
+            none_of(_TABLE.c.id, "exclude", BigInteger()),
+            none_of(busy_key, "busy", Text()),
+        )
+        .order_by(_TABLE.c.id)
+        .limit(bindparam("limit", type_=Integer))
+        .with_for_update(skip_locked=True)
+    )
+    if of_channels:
+        claimable = claimable.where(
+            _TABLE.c.channel.in_(bindparam("channels", type_=Text, expanding=True))
+        )
+    return (
+        update(_TABLE)
+        .where(_TABLE.c.id.in_(claimable.scalar_subquery()))
+        .values(
+            claimed_until=bindparam("lease_until", type_=UTCDateTime()),
+            claimed_by=bindparam("holder", type_=Text),
+        )
+        .returning(*_DUE_COLUMNS)
+    )
 
 
 def release_claims(session: Session, channel: str, *, keep: str | None = None) -> int:

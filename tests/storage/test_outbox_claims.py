@@ -100,6 +100,26 @@ def test_an_expired_claim_is_due_again(session_factory: sessionmaker[Session]) -
     assert [row.id for row in later] == ids
 
 
+def test_a_holder_skips_rows_it_is_sending_and_chats_that_are_busy(
+    session_factory: sessionmaker[Session],
+) -> None:
+    ids = _enqueue(session_factory, "telegram", 4)  # chat-0 .. chat-3
+    slack = _enqueue(session_factory, "slack", 1)  # chat-0 on another platform
+    assert _claim(session_factory, "a:1", channels=("telegram", "slack")) == ids + slack
+    with UnitOfWork(session_factory) as uow:
+        again = claim_messages(
+            uow.session,
+            NOW,
+            100,
+            channels=("telegram", "slack"),
+            holder="a:1",
+            lease_until=LEASE,
+            exclude=[ids[1]],
+            busy=[("telegram", "chat-0"), ("telegram", "chat-3")],
+        )
+    assert [row.id for row in again] == [ids[2], *slack]
+
+
 @pytest.mark.parametrize("hold_back", ["retry", "postpone"])
 def test_a_row_held_back_is_unclaimed_so_it_goes_out_at_its_time(
     session_factory: sessionmaker[Session], hold_back: str
