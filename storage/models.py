@@ -242,6 +242,12 @@ class OutboxRow(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         sa.Index(None, "status", "not_before"),
+        sa.Index(
+            "ix_outbox_pending",
+            "id",
+            postgresql_where=sa.text("status = 'pending'"),
+            sqlite_where=sa.text("status = 'pending'"),
+        ),
         sa.CheckConstraint(_in("status", OUTBOX_STATUSES), name="status"),
     )
 
