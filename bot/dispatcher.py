@@ -137,8 +137,11 @@ class Dispatcher:
         sends are still being recorded, not after them."""
         self.max_groups = max_groups
         self.max_in_flight = max_in_flight
+        self._more = False
+        """The last look returned as many rows as it asked for."""
         self._full = False
-        """The last wake-up found no room (`_room`) and did not look."""
+        """Rows in flight reached `max_in_flight`: no look until a quarter of them are
+        settled (see `_room`)."""
         self._busy: set[tuple[str, str]] = set()
         self._waiting_for_free: set[tuple[str, str]] = set()
         """Chats with due rows left out while busy: freeing one calls for another look."""
@@ -222,16 +225,16 @@ class Dispatcher:
         while True:
             self._wake.clear()
             try:
-                room = self._room()
-                self._full = not room
-                groups = await self._due_groups() if self._held and room else []
+                groups = await self._due_groups() if self._held and self._room() else []
             except DBAPIError as error:  # an outage: look again at the next poll
                 log.warning("reading the outbox failed: %s", error.orig)
                 groups = []
             for group in groups[: max(0, self.max_groups - len(running))]:
-                task = asyncio.create_task(self._run_group(group))
+                task = self._start_group(group)
                 running.add(task)
                 task.add_done_callback(running.discard)
+            if self._more:  # the look was cut at its limit: free chats may have more
+                self._waiting_for_free |= self._busy
             if len(running) >= self.max_groups:
                 await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
             with contextlib.suppress(TimeoutError):
@@ -242,14 +245,21 @@ class Dispatcher:
         (Telegram 30), so rows beyond `max_in_flight` would only wait in memory for a
         send slot, while every wake-up (a commit anywhere) looked for more: under load
         the looks, not the sends, were most of a dispatcher's and the database's work,
-        and a takeover had hundreds of claimed rows to wait out. A finished group makes
-        room and looks again."""
-        return max(0, self.max_in_flight - len(self._in_flight))
+        and a takeover had hundreds of claimed rows to wait out. Once full, it looks
+        again when a quarter of the rows are settled, not for each one: a look costs
+        about the same for 2 rows as for 25, and 75 rows still in flight keep the
+        platform's send rate busy meanwhile."""
+        room = self.max_in_flight - len(self._in_flight)
+        if room <= 0:
+            self._full = True
+        elif self._full and room >= max(1, self.max_in_flight // 4):
+            self._full = False
+        return 0 if self._full else room
 
     async def drain_once(self) -> int:
         """Send what is due now and wait for it; returns how many rows were attempted."""
         groups = await self._due_groups()
-        counts = await asyncio.gather(*(self._run_group(group) for group in groups))
+        counts = await asyncio.gather(*(self._start_group(group) for group in groups))
         return sum(counts)
 
     async def settled(self, row_ids: Iterable[int], timeout: float = 30.0) -> None:
@@ -290,11 +300,19 @@ class Dispatcher:
         self._waiting_for_free |= unseen & self._busy
         if unseen - self._busy:  # freed while we looked: look again now
             self._wake.set()
-        if len(rows) >= limit:  # there may be more than one query's worth
-            self._waiting_for_free |= self._busy
+        self._more = len(rows) >= limit  # there may be more than one query's worth
         return free
 
-    async def _run_group(self, group: list[_Due]) -> int:
+    def _start_group(self, group: list[_Due]) -> asyncio.Task[int]:
+        """Its chat is busy and its rows in flight from now, not from when the task first
+        runs: the next look, and `_room`, must already count them."""
+        key = (group[0].row.channel, group[0].row.address)
+        ids = {due.row.id for due in group}
+        self._busy.add(key)
+        self._in_flight.update(ids)
+        return asyncio.create_task(self._run_group(group, key, ids))
+
+    async def _run_group(self, group: list[_Due], key: tuple[str, str], ids: set[int]) -> int:
         """Send one address's rows in order, each recorded as soon as it was sent.
 
         Recording at once (in the next shared transaction) rather than after the group's
@@ -302,10 +320,6 @@ class Dispatcher:
         process killed while a group waits for its next send slot would otherwise send
         the group's first messages again after a restart.
         """
-        key = (group[0].row.channel, group[0].row.address)
-        ids = {due.row.id for due in group}
-        self._busy.add(key)
-        self._in_flight.update(ids)
         try:
             records = await self._send_in_order(group)
             settled = await asyncio.gather(*records)
@@ -320,8 +334,7 @@ class Dispatcher:
             if key in self._waiting_for_free:  # rows were left for when this chat is free
                 self._waiting_for_free.discard(key)
                 self._wake.set()
-            if self._full:  # a look was skipped for want of room: there is some now
-                self._full = False
+            if self._full and self._room():  # looks waited for this room
                 self._wake.set()
 
     async def _record_together(self, outcomes: list[_Outcome]) -> list[int]:

@@ -499,3 +499,46 @@ def test_a_rewrite_older_than_its_question_s_latest_asking_is_settled_unsent(
     run(scenario())
     assert channel.attempts == attempts
     assert statuses(session_factory, [rewrite]) == [("sent", 1)]
+
+
+class Slow(Recorder):
+    """Takes a moment per send and remembers how many rows the dispatcher held at once."""
+
+    def __init__(self, owner: list[Dispatcher]) -> None:
+        super().__init__()
+        self.owner = owner
+        self.most_in_flight = 0
+
+    async def send(self, address: str, message: Message, target: str | None = None) -> str | None:
+        self.most_in_flight = max(self.most_in_flight, len(self.owner[0]._in_flight))
+        await asyncio.sleep(0.002)
+        return await super().send(address, message, target)
+
+
+def test_rows_in_flight_stay_under_the_cap_and_every_row_goes_out(
+    session_factory: Factory,
+) -> None:
+    """Under a flood the dispatcher takes at most `max_in_flight` rows; as they settle
+    it looks again by itself (the poll here is far beyond the test's time)."""
+    owner: list[Dispatcher] = []
+    channel, clock = Slow(owner), Clock()
+    ids = [i for n in range(30) for i in enqueue(session_factory, f"chat-{n}", "one", "two")]
+
+    async def scenario() -> None:
+        outbox_dispatcher = Dispatcher(
+            session_factory, {CHANNEL: channel}, clock, poll_interval=60.0, max_in_flight=8
+        )
+        owner.append(outbox_dispatcher)
+        worker = asyncio.create_task(outbox_dispatcher.run())
+        try:
+            await outbox_dispatcher.settled(ids, timeout=10)
+        finally:
+            worker.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await worker
+            outbox_dispatcher.close()
+
+    run(scenario())
+    assert statuses(session_factory, ids) == [("sent", 1)] * 60
+    assert 2 <= channel.most_in_flight <= 8
+    assert all(channel.sent_to(f"chat-{n}") == ["one", "two"] for n in range(30))
