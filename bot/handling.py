@@ -52,7 +52,7 @@ from storage import audit, repository
 from storage.errors import is_transient
 from storage.invitations import InviteStatus, redeem_invite
 from storage.models import Run, Stakeholder
-from storage.run_cache import CachedState, RunStateCache, encode_state
+from storage.run_cache import CachedState, RunStateCache, encode_state, from_document
 from storage.time_zone_question import UNKNOWN_ZONES
 from storage.unit_of_work import UnitOfWork
 
@@ -401,7 +401,8 @@ class _Working:
     header: repository.RunHeader
     version_id: int
     cached: CachedState | None
-    """The committed state this batch started from, if it was in the cache."""
+    """The committed state this batch started from: from the cache, or decoded from
+    `document` on first use (`storage.run_cache.from_document`)."""
     document: dict[str, Any] | None
     """The stored state, when it had to be read (decoded on first use)."""
     state: RunState | None = None
@@ -635,12 +636,14 @@ class _Together:
 
     def _state_of(self, working: _Working) -> RunState:
         if working.state is None:
-            if working.cached is not None:
-                working.state = working.cached.state
-            elif working.document is not None:
-                working.state = RunState.from_dict(working.document)
-            else:
+            if working.cached is None and working.document is not None:
+                header = working.header
+                working.cached = from_document(
+                    header.id, working.version_id, header.created_at, working.document
+                )
+            if working.cached is None:
                 raise LookupError(f"run {working.header.id} has no stored state")
+            working.state = working.cached.state
         return working.state
 
     def _apologise(self, event: InboundEvent) -> None:

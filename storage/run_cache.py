@@ -22,10 +22,11 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from conversations.run import RunState
 
-__all__ = ["CachedState", "EncodedState", "RunStateCache", "encode_state"]
+__all__ = ["CachedState", "EncodedState", "RunStateCache", "encode_state", "from_document"]
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,24 @@ class RunStateCache:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def from_document(
+    run_id: int, version_id: int, created_at: datetime, document: dict[str, Any]
+) -> CachedState:
+    """A state as read from the database, ready to be stepped and encoded like a cached one.
+
+    A run is read rather than found in the cache when another process handled the
+    person's previous turn (several web processes behind a load balancer, #8): then every
+    turn is a miss. Encoding the decoded answers again (`to_dict`, a timestamp each) was
+    most of a miss's cost; their text is written from the document as read instead.
+    """
+    state = RunState.from_dict(document)
+    stored = document.get("answers") or {}
+    members = {item: f"{json.dumps(item)}: {json.dumps(stored[item])}" for item in state.answers}
+    return CachedState(
+        run_id, version_id, created_at, state, EncodedState(json.dumps(document), members)
+    )
 
 
 _NO_ANSWERS = '"answers": {}'
