@@ -7,6 +7,7 @@ called once per item, in order: these tests hold them to that.
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -49,7 +50,7 @@ from storage.repository import (
     save_run_states,
     start_run,
 )
-from storage.run_cache import CachedState, RunStateCache, encode_state
+from storage.run_cache import CachedState, RunStateCache, encode_state, from_document
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(minutes=5)
@@ -266,6 +267,18 @@ def test_incremental_encoding_equals_dumping_to_dict_at_every_turn() -> None:
         assert encode_state(state).text == encoded.text
         assert RunState.from_dict(json.loads(encoded.text)) == state
         previous = CachedState(1, number, NOW, state, encoded)
+
+
+def test_a_state_read_from_the_database_encodes_its_next_step_the_same() -> None:
+    """Every turn a miss (another process had the last one): the same JSON, as data."""
+    states = _states_of_a_whole_run()
+    for number, (before, after) in enumerate(itertools.pairwise(states)):
+        document = json.loads(json.dumps(before.to_dict(), sort_keys=True))  # as JSONB reorders
+        read = from_document(1, number, NOW, document)
+        assert read.state == before
+        assert json.loads(read.encoded.text) == before.to_dict()
+        encoded = encode_state(after, read)
+        assert json.loads(encoded.text) == after.to_dict()
 
 
 def test_text_that_looks_like_the_answers_key_is_harmless() -> None:
