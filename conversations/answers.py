@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Final
 
 from conversations.catalog import translate
@@ -76,7 +77,10 @@ _EDGES: Final = " .!?;:,\"'«»“”‘’()[]"
 """Punctuation people wrap short replies in ("2.", "(b)", "Yes!")."""
 
 
+@lru_cache(maxsize=4096)
 def _clean(text: str) -> str:
+    """Cached: every reply to a choice folds each choice's labels in every language to
+    compare, the same few hundred strings turn after turn."""
     return fold(text).strip(_EDGES)
 
 
