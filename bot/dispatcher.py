@@ -210,8 +210,12 @@ class Dispatcher:
         return released
 
     def wake(self) -> None:
-        """New rows were committed: look now rather than at the next poll."""
-        self._wake.set()
+        """New rows were committed: look now rather than at the next poll. Not while full
+        (`_room`): then the next look waits for room, and a group making it wakes the
+        loop. Under load every commit of every web process notifies, hundreds a second,
+        and each wake-up of a full dispatcher was a turn of its loop for nothing."""
+        if not self._full:
+            self._wake.set()
 
     async def run(self) -> None:
         """Keep every address's queue moving: a new group starts as soon as rows are due,
