@@ -2,9 +2,9 @@
 scheduled work that is due but not done.
 
 Read-only and cheap, since a load balancer asks for it every few seconds (`GET /readyz`):
-each figure is one aggregate over an indexed range (`outbox (status, not_before)`,
-`scheduled_sends (status, due_at)`), never a scan of delivered history. Nothing here
-commits or locks.
+each figure is one aggregate over an indexed range (the outbox's partial indexes of
+pending and failed rows, `scheduled_sends (status, due_at)`), never a scan of delivered
+history. Nothing here commits or locks.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from storage.models import Digest, OutboxRow, ScheduledSend
+from storage.outbox import FAILED_ROWS, PENDING_ROWS
 from storage.upsert import table_of
 
 __all__ = [
@@ -70,7 +71,7 @@ class Overdue:
 
 def outbox_depth(session: Session, now: datetime) -> list[ChannelDepth]:
     """Pending messages per channel (channels with none are absent)."""
-    pending = _OUTBOX.c.status == "pending"
+    pending = PENDING_ROWS
     due = _OUTBOX.c.not_before <= now
     statement = (
         select(
@@ -92,7 +93,7 @@ def outbox_depth(session: Session, now: datetime) -> list[ChannelDepth]:
 
 
 def failed_total(session: Session) -> int:
-    statement = select(func.count()).select_from(_OUTBOX).where(_OUTBOX.c.status == "failed")
+    statement = select(func.count()).select_from(_OUTBOX).where(FAILED_ROWS)
     return int(session.execute(statement).scalar_one())
 
 
@@ -108,7 +109,7 @@ def recent_failures(session: Session, limit: int = 5) -> list[Failure]:
             _OUTBOX.c.created_at,
             _OUTBOX.c.last_error,
         )
-        .where(_OUTBOX.c.status == "failed")
+        .where(FAILED_ROWS)
         .order_by(_OUTBOX.c.id.desc())
         .limit(limit)
     )

@@ -241,12 +241,14 @@ class OutboxRow(Base):
 
     __tablename__ = "outbox"
     __table_args__ = (
-        sa.Index(None, "status", "not_before"),
-        sa.Index(
-            "ix_outbox_pending",
-            "id",
-            postgresql_where=sa.text("status = 'pending'"),
-            sqlite_where=sa.text("status = 'pending'"),
+        *(
+            sa.Index(
+                f"ix_outbox_{status}",
+                "id",
+                postgresql_where=sa.text(f"status = '{status}'"),
+                sqlite_where=sa.text(f"status = '{status}'"),
+            )
+            for status in ("pending", "failed")
         ),
         sa.CheckConstraint(_in("status", OUTBOX_STATUSES), name="status"),
     )

@@ -40,6 +40,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal_column,
     or_,
     select,
     text,
@@ -55,6 +56,8 @@ from storage.types import UTCDateTime
 from storage.upsert import table_of
 
 __all__ = [
+    "FAILED_ROWS",
+    "PENDING_ROWS",
     "DueMessage",
     "OutboxBatch",
     "claim_messages",
@@ -75,6 +78,13 @@ __all__ = [
 ]
 
 _TABLE = table_of(OutboxRow)
+
+PENDING_ROWS = _TABLE.c.status == literal_column("'pending'")
+"""`status = 'pending'` with the value in the text, not a parameter: a prepared (generic)
+plan can then use the partial index `ix_outbox_pending` (migration 0013), whose
+predicate a parameter cannot be proven to match."""
+FAILED_ROWS = _TABLE.c.status == literal_column("'failed'")
+"""The same for `ix_outbox_failed`."""
 _INSERT = insert(_TABLE).returning(_TABLE.c.id, sort_by_parameter_order=True)
 """Built once: the ids come back in the order of the rows, which is the reading order."""
 _INSERT_UNORDERED = insert(_TABLE).returning(_TABLE.c.id)
@@ -210,7 +220,7 @@ def due_outbox(
     """
     statement = (
         select(OutboxRow)
-        .where(OutboxRow.status == "pending", OutboxRow.not_before <= now)
+        .where(PENDING_ROWS, OutboxRow.not_before <= now)
         .order_by(OutboxRow.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -269,7 +279,7 @@ def _due_rows(
     """Pending rows whose time has come, oldest first, at most `limit`, skipping rows
     another transaction holds locked; not `exclude`d; of `channels` (None: all)."""
     query = (
-        query.where(_TABLE.c.status == "pending", _TABLE.c.not_before <= now)
+        query.where(PENDING_ROWS, _TABLE.c.not_before <= now)
         .order_by(_TABLE.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -315,9 +325,23 @@ def claim_messages(
         "busy": [_busy_key(channel, address) for channel, address in busy],
         "channels": list(channels or ()),
     }
+    if dialect == "postgresql":
+        session.execute(_NO_SORT)
     rows = [DueMessage(*row) for row in session.execute(statement, parameters)]
+    if dialect == "postgresql":
+        session.execute(_SORT)
     rows.sort(key=lambda row: row.id)
     return rows
+
+
+_NO_SORT = text("SET LOCAL enable_sort = off")
+"""For the claim only: read the pending rows in id order from `ix_outbox_pending` and
+stop at the limit, never fetch them all to sort them. The planner chooses the sort when
+it believes few rows are pending: always on a table whose statistics were not gathered
+yet, and during a burst after quiet hours, when they say nearly every row was sent. A
+look then sorted every waiting row (30-70 ms with a few thousand, measured) instead of
+reading a few dozen (under 1 ms)."""
+_SORT = text("SET LOCAL enable_sort = on")
 
 
 _BUSY_SEPARATOR = "\x1f"
@@ -344,7 +368,7 @@ def _claim_statement(arrays: bool, of_channels: bool) -> Executable:
     claimable = (
         select(_TABLE.c.id)
         .where(
-            _TABLE.c.status == "pending",
+            PENDING_ROWS,
             _TABLE.c.not_before <= bindparam("now", type_=UTCDateTime()),
             or_(
                 _TABLE.c.claimed_until.is_(None),
@@ -518,7 +542,7 @@ def waiting_for_retry(session: Session, now: datetime) -> dict[tuple[str, str], 
     """
     statement = (
         select(OutboxRow.channel, OutboxRow.address, func.min(OutboxRow.id))
-        .where(OutboxRow.status == "pending", OutboxRow.attempts > 0, OutboxRow.not_before > now)
+        .where(PENDING_ROWS, OutboxRow.attempts > 0, OutboxRow.not_before > now)
         .where(OutboxRow.payload["kind"].as_string() != "answered")  # rewrites never block
         .group_by(OutboxRow.channel, OutboxRow.address)
     )
