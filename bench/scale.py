@@ -13,9 +13,10 @@ enforcing Telegram's limits: 30 messages/s per bot, 1/s per private chat with bu
 
 Telegram updates reach the web processes as webhook POSTs (`/telegram/webhook`, with the
 secret header), round robin, from one asyncio client in this process (plain HTTP/1.1 on
-kept-alive asyncio streams, see `Sender`): the load generator shares the machine's 2 cores with Parley and
-PostgreSQL, so it has to be cheap. The fake's own webhook delivery is not used (it
-delivers one update at a time); the updates are built here. Stakeholders answer
+kept-alive asyncio streams, see `Sender`): the load generator shares the machine's 2
+cores with Parley and PostgreSQL, so it has to be cheap. The fake's own webhook delivery
+is not used (it delivers one update at a time); the updates are built here. Stakeholders
+answer
 `bench/telegram-bench.yaml` (consent and ten questions) by typing (`/start`, "I agree",
 the choice's label, numbers, Yes/No, a sentence): a button press would need the bot's
 message first, and the saturation phase does not wait for it. Two phases per trial:
