@@ -531,8 +531,10 @@ def _slack(
     return channel
 
 
-TELEGRAM_CONNECTIONS = 32
-"""Concurrent Bot API requests: 30 sends/s at round trips up to 1 s, with room for retries."""
+TELEGRAM_CONNECTIONS = 8
+"""Concurrent Bot API requests (the HTTP pool, and the sends the channel lets through at
+once): 30 sends/s at round trips up to about 250 ms. More costs CPU: httpx checks every
+pooled connection on each request."""
 
 
 def telegram_bot(settings: Settings) -> Bot:
@@ -556,6 +558,7 @@ def _telegram(settings: Settings, http: HttpServer | None) -> TelegramChannel:
     secret = settings.telegram_webhook_secret
     channel = TelegramChannel(
         telegram_bot(settings),
+        concurrent_sends=TELEGRAM_CONNECTIONS,
         webhook_url=settings.telegram_webhook_url,
         webhook_secret=secret.get_secret_value() if secret else None,
     )

@@ -293,13 +293,9 @@ class Dispatcher:
         rows = await loop.run_in_executor(self._looker, self._due, sending, busy_before, limit)
         groups = [list(g) for _, g in groupby(rows, key=lambda d: (d.row.channel, d.row.address))]
         keys = {(g[0].row.channel, g[0].row.address) for g in groups}
-        unseen: frozenset[tuple[str, str]]
-        if self._claiming:  # the claim left out busy chats, whether or not they have rows
-            left_out = frozenset(self._busy & keys)
-            unseen = busy_before
-        else:
-            left_out = (busy_before | self._busy) & keys
-            unseen = left_out
+        # The look left out chats busy when it began, whether or not they have rows.
+        left_out = frozenset(self._busy & keys)
+        unseen = busy_before
         free = [g for g in groups if (g[0].row.channel, g[0].row.address) not in left_out]
         self._waiting_for_free |= unseen & self._busy
         if unseen - self._busy:  # freed while we looked: look again now
@@ -381,7 +377,9 @@ class Dispatcher:
             return self._claimed(sending, busy, limit)
         with UnitOfWork(self._reader) as uow:
             now = self.clock()
-            rows = due_messages(uow.session, now, limit, exclude=sending, channels=self._channels())
+            rows = due_messages(
+                uow.session, now, limit, exclude=sending, channels=self._channels(), busy=busy
+            )
             return self._prepare(uow.session, rows, now)
 
     def _claimed(

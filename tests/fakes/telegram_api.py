@@ -1386,9 +1386,7 @@ class _Dispatcher:
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
-    protocol_version = "HTTP/1.1"
-    """Keep-alive, as api.telegram.org: a bot's HTTP pool reuses its connections, so a send
-    costs no TCP handshake. A dropped reply closes its connection without an answer."""
+    protocol_version = "HTTP/1.0"  # one request per connection: a dropped reply is a clean close
     timeout = 30
     disable_nagle_algorithm = True
     """The body follows the headers in a second write: with keep-alive and Nagle on, it
