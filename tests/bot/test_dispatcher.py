@@ -8,7 +8,8 @@ so a retry's `not_before` is exact and nothing waits for wall time.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Iterable, Mapping
+import contextlib
+from collections.abc import AsyncIterator, Coroutine, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -85,6 +86,19 @@ class Flaky(Recorder):
 
 def run(coroutine: Coroutine[Any, Any, None]) -> None:
     asyncio.run(asyncio.wait_for(coroutine, timeout=20))
+
+
+@contextlib.asynccontextmanager
+async def running(outbox_dispatcher: Dispatcher) -> AsyncIterator[Dispatcher]:
+    """The dispatcher's loop running for the block, then stopped and closed."""
+    worker = asyncio.create_task(outbox_dispatcher.run())
+    try:
+        yield outbox_dispatcher
+    finally:
+        worker.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await worker
+        outbox_dispatcher.close()
 
 
 def enqueue(factory: Factory, address: str, *texts: str, now: datetime = START) -> list[int]:
@@ -323,9 +337,7 @@ def test_settled_returns_once_rows_are_sent_or_given_up(session_factory: Factory
     clock = Clock()
 
     async def scenario() -> None:
-        outbox_dispatcher = dispatcher(session_factory, channel, clock)
-        worker = asyncio.create_task(outbox_dispatcher.run())
-        try:
+        async with running(dispatcher(session_factory, channel, clock)) as outbox_dispatcher:
             sent = enqueue(session_factory, "a", "one", "two", "three")
             failed = enqueue(session_factory, "blocked", "nope")
             held = enqueue(session_factory, "slow", "later")
@@ -336,11 +348,6 @@ def test_settled_returns_once_rows_are_sent_or_given_up(session_factory: Factory
             with pytest.raises(TimeoutError):
                 await outbox_dispatcher.settled(held, timeout=0.3)
             assert statuses(session_factory, held) == [("pending", 1)]
-        finally:
-            worker.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await worker
-            outbox_dispatcher.close()
 
     run(scenario())
 
@@ -529,14 +536,8 @@ def test_rows_in_flight_stay_under_the_cap_and_every_row_goes_out(
             session_factory, {CHANNEL: channel}, clock, poll_interval=60.0, max_in_flight=8
         )
         owner.append(outbox_dispatcher)
-        worker = asyncio.create_task(outbox_dispatcher.run())
-        try:
+        async with running(outbox_dispatcher):
             await outbox_dispatcher.settled(ids, timeout=10)
-        finally:
-            worker.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await worker
-            outbox_dispatcher.close()
 
     run(scenario())
     assert statuses(session_factory, ids) == [("sent", 1)] * 60
