@@ -293,12 +293,11 @@ class Dispatcher:
         rows = await loop.run_in_executor(self._looker, self._due, sending, busy_before, limit)
         groups = [list(g) for _, g in groupby(rows, key=lambda d: (d.row.channel, d.row.address))]
         keys = {(g[0].row.channel, g[0].row.address) for g in groups}
-        # The look left out chats busy when it began, whether or not they have rows.
-        left_out = frozenset(self._busy & keys)
-        unseen = busy_before
+        # The look left out the chats busy when it began, whether or not they have rows.
+        left_out = self._busy & keys
         free = [g for g in groups if (g[0].row.channel, g[0].row.address) not in left_out]
-        self._waiting_for_free |= unseen & self._busy
-        if unseen - self._busy:  # freed while we looked: look again now
+        self._waiting_for_free |= busy_before & self._busy
+        if busy_before - self._busy:  # freed while we looked: look again now
             self._wake.set()
         self._more = len(rows) >= limit  # there may be more than one query's worth
         return free
