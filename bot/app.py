@@ -36,7 +36,7 @@ from bot.channels.slack import SlackChannel
 from bot.channels.telegram import TelegramChannel
 from bot.digest_posting import DigestPoster, DigestRequests
 from bot.digests import CONSOLE_ADDRESS, Digests, parse_plan
-from bot.dispatcher import Dispatcher
+from bot.dispatcher import Dispatcher, dispatcher_role
 from bot.handling import Access, Handled, Handler
 from bot.home import home_status
 from bot.http import HttpServer, telegram_webhook
@@ -381,7 +381,7 @@ def _dispatcher_elections(
         async def deposed(name: str = name) -> None:
             await dispatcher.give_up(name)
 
-        leadership = Leadership(settings.database_url, scope=f"dispatcher:{name}")
+        leadership = Leadership(settings.database_url, scope=dispatcher_role(name))
         elections.append(Election(leadership, elected, deposed))
     return elections
 

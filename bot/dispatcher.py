@@ -37,9 +37,10 @@ from conversations.messages import Answered, Ask, Message, message_from_dict
 from storage import SQLITE_BEGIN_OPTION, make_session_factory, outbox, repository
 from storage.message_refs import AskedAt, LiveMessage, live_messages, remember_messages
 from storage.outbox import DueMessage, claim_messages, due_messages, release_claims
+from storage.role_holders import still_holds
 from storage.unit_of_work import UnitOfWork
 
-__all__ = ["Dispatcher", "RetryPolicy"]
+__all__ = ["Dispatcher", "RetryPolicy", "dispatcher_role"]
 
 _INLINE_WAIT = 0.25
 """A transcript rewrite whose edit slot is further away than this is put off (the row
@@ -58,9 +59,17 @@ lock check (`Leadership.check_every`, 5 s) and records what it had sent once the
 answers. Releasing its claims at once made the new holder send those rows again (the
 fault suite, tests/faults, seed 5); after a kill -9 they wait these seconds longer. The
 new holder's own claims are kept: a holder deposed by a restart before its release ran
-would otherwise free rows it is still sending (seed 22)."""
+would otherwise free rows it is still sending (seed 22). The release is fenced by
+`storage.role_holders.still_holds`: a holder deposed by a restart during its grace, which
+has not noticed yet, released its successor's fresh claims, and both sent those rows
+(seed 634331)."""
 
 log = logging.getLogger(__name__)
+
+
+def dispatcher_role(channel: str) -> str:
+    """The elected role of sending for `channel` (its lock scope and `role_holders` row)."""
+    return f"dispatcher:{channel}"
 
 
 @dataclass(frozen=True)
@@ -162,7 +171,7 @@ class Dispatcher:
         self._elected = frozenset(elected)
         self._held: set[str] = set(channels) - self._elected
         self.takeover_grace = TAKEOVER_GRACE
-        self._releases: set[asyncio.Task[None]] = set()
+        self._releases: set[asyncio.Task[int]] = set()
         self._claiming = _dialect(session_factory) == "postgresql"
         self._holder = holder_name()
 
@@ -171,30 +180,33 @@ class Dispatcher:
         """The channels this dispatcher sends for now."""
         return frozenset(self._held)
 
-    async def take(self, channel: str) -> None:
+    async def take(self, channel: str) -> asyncio.Task[int]:
         """This process now sends for `channel`: unclaimed rows at once, the rows a
         previous holder claimed after `TAKEOVER_GRACE` (see there), when their claims
-        are released."""
+        are released. Returns that release (how many claims it freed), for a caller
+        that wants to wait for it."""
         self._held.add(channel)
         self._count_retry()  # the previous holder may have recorded retries
         self.wake()
         task = asyncio.create_task(self._release_later(channel))
         self._releases.add(task)
         task.add_done_callback(self._releases.discard)
+        return task
 
-    async def _release_later(self, channel: str) -> None:
+    async def _release_later(self, channel: str) -> int:
         await asyncio.sleep(self.takeover_grace)
         if channel not in self._held:
-            return
+            return 0
         loop = asyncio.get_running_loop()
         try:
             released = await loop.run_in_executor(self._executor, self._release, channel)
         except DBAPIError as error:  # the claims run out by themselves (`_CLAIM_SECONDS`)
             log.warning("releasing %s claims failed: %s", channel, error.orig)
-            return
+            return 0
         if released:
             log.info("took over %d claimed %s rows", released, channel)
             self.wake()
+        return released
 
     async def give_up(self, channel: str) -> None:
         """Stop sending for `channel` (its election was lost). A send in progress ends;
@@ -202,9 +214,14 @@ class Dispatcher:
         self._held.discard(channel)
 
     def _release(self, channel: str) -> int:
+        """Free the predecessor's claims, unless this process was deposed during the
+        grace (then the claims may be its successor's, on the wire)."""
         if not self._claiming:
             return 0
         with UnitOfWork(self.session_factory) as uow:
+            if not still_holds(uow.session, dispatcher_role(channel), self._holder):
+                log.info("not releasing %s claims: another process holds the role now", channel)
+                return 0
             released = release_claims(uow.session, channel, keep=self._holder)
             uow.commit()
         return released

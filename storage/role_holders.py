@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from storage.models import RoleHolder
 from storage.upsert import table_of
 
-__all__ = ["Holding", "heartbeat", "role_holders"]
+__all__ = ["Holding", "heartbeat", "role_holders", "still_holds"]
 
 _TABLE = table_of(RoleHolder)
 
@@ -54,3 +54,17 @@ def role_holders(session: Session) -> Sequence[Holding]:
     """Every role's last reported holder, by role name."""
     rows = session.execute(select(_TABLE).order_by(_TABLE.c.role))
     return [Holding(*row) for row in rows]
+
+
+def still_holds(session: Session, role: str, holder: str) -> bool:
+    """Whether `holder` is the last reported holder of `role`, with that row locked
+    (`FOR SHARE`) until the transaction ends.
+
+    A fence for what a holder does late, after a wait: it may have been deposed meanwhile
+    without noticing yet (a server restart ends its lock's session; it notices at its
+    next check). A successor writes its first heartbeat before it acts in the role, and
+    that write waits for this lock: so the caller's transaction either sees the successor
+    and should do nothing, or commits before the successor can act.
+    """
+    statement = select(_TABLE.c.holder).where(_TABLE.c.role == role).with_for_update(read=True)
+    return session.execute(statement).scalar_one_or_none() == holder

@@ -14,16 +14,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import DeliveryError, EventSink
-from bot.dispatcher import Dispatcher, RetryPolicy
+from bot.dispatcher import Dispatcher, RetryPolicy, dispatcher_role
+from bot.leader import holder_name
 from bot.pacing import PacingRules, RateLimit
 from conversations.messages import Answered, Message, Say, message_to_dict
-from storage import UnitOfWork, enqueue_many
+from storage import UnitOfWork, enqueue_many, make_session_factory
 from storage.message_refs import AskedAt, remember_messages
 from storage.models import OutboxRow
+from storage.outbox import claim_messages
+from storage.role_holders import heartbeat
 
 Factory = sessionmaker[Session]
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -543,3 +546,46 @@ def test_rows_in_flight_stay_under_the_cap_and_every_row_goes_out(
     assert statuses(session_factory, ids) == [("sent", 1)] * 60
     assert 2 <= channel.most_in_flight <= 8
     assert all(channel.sent_to(f"chat-{n}") == ["one", "two"] for n in range(30))
+
+
+# --- takeovers (PostgreSQL) --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reported_holder", "released"),
+    [("me", 2), ("successor:2", 0)],
+    ids=["still-holding", "deposed-meanwhile"],
+)
+def test_a_new_holder_frees_its_predecessor_s_claims_only_while_it_holds_the_role(
+    pg_engine: Engine, reported_holder: str, released: int
+) -> None:
+    """A holder deposed during its grace (a server restart ends its lock's session; it
+    notices at its next check) must leave the claims alone: they may be its successor's,
+    whose rows are on the wire, and it would send them too (tests/faults, seed 634331)."""
+    factory = make_session_factory(pg_engine)
+    ids = enqueue(factory, "a", "a1", "a2")
+    with UnitOfWork(factory) as uow:
+        claimed = claim_messages(
+            uow.session,
+            START,
+            10,
+            channels=(CHANNEL,),
+            holder="other:1",
+            lease_until=START + timedelta(minutes=2),
+        )
+        uow.commit()
+    assert [row.id for row in claimed] == ids
+    outbox_dispatcher = Dispatcher(factory, {CHANNEL: Recorder()}, Clock(), elected=(CHANNEL,))
+    outbox_dispatcher.takeover_grace = 0.0
+    holder = holder_name() if reported_holder == "me" else reported_holder
+    with pg_engine.begin() as connection:
+        heartbeat(connection, dispatcher_role(CHANNEL), holder, START, START)
+
+    async def scenario() -> None:
+        assert await (await outbox_dispatcher.take(CHANNEL)) == released
+
+    run(scenario())
+    outbox_dispatcher.close()
+    rows = outbox(factory)
+    claimers = {rows[i].claimed_by for i in ids}
+    assert claimers == ({None} if released else {"other:1"})

@@ -20,7 +20,7 @@ from storage.outbox import (
     postpone,
     release_claims,
 )
-from storage.role_holders import heartbeat, role_holders
+from storage.role_holders import heartbeat, role_holders, still_holds
 from storage.unit_of_work import UnitOfWork
 
 NOW = datetime(2026, 11, 26, 18, 0, tzinfo=UTC)
@@ -197,6 +197,37 @@ def test_heartbeats_say_who_holds_each_role(session_factory: sessionmaker[Sessio
         ("dispatcher:slack", "host:2", NOW),
         ("scheduler", "other:9", later),
     ]
+
+
+def test_still_holds_names_the_last_reported_holder(session_factory: sessionmaker[Session]) -> None:
+    with UnitOfWork(session_factory) as uow:
+        assert not still_holds(uow.session, "dispatcher:telegram", "a:1")  # no report yet
+    engine = session_factory.kw["bind"]
+    with engine.begin() as connection:
+        heartbeat(connection, "dispatcher:telegram", "a:1", NOW, NOW)
+    with UnitOfWork(session_factory) as uow:
+        assert still_holds(uow.session, "dispatcher:telegram", "a:1")
+        assert not still_holds(uow.session, "dispatcher:telegram", "b:2")
+        assert not still_holds(uow.session, "dispatcher:slack", "a:1")
+
+
+def test_a_successor_s_first_heartbeat_waits_for_a_fenced_transaction(pg_engine: Engine) -> None:
+    """What a holder does under `still_holds` commits before a successor can act."""
+    factory = make_session_factory(pg_engine)
+    with pg_engine.begin() as connection:
+        heartbeat(connection, "dispatcher:telegram", "a:1", NOW, NOW)
+    with UnitOfWork(factory) as fenced:
+        assert still_holds(fenced.session, "dispatcher:telegram", "a:1")
+        with pg_engine.connect() as successor:
+            successor.execute(sa.text("SET lock_timeout = '200ms'"))
+            with pytest.raises(sa.exc.OperationalError, match="lock timeout"):
+                heartbeat(successor, "dispatcher:telegram", "b:2", LEASE, LEASE)
+            successor.rollback()
+        fenced.commit()
+    with pg_engine.begin() as connection:
+        heartbeat(connection, "dispatcher:telegram", "b:2", LEASE, LEASE)
+    with UnitOfWork(factory) as uow:
+        assert still_holds(uow.session, "dispatcher:telegram", "b:2")
 
 
 def test_a_holder_gets_its_own_claims_again(session_factory: sessionmaker[Session]) -> None:
