@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import DeliveryError, EventSink
@@ -475,6 +475,44 @@ def test_each_send_is_recorded_before_the_rest_of_its_group_goes_out(
 
     run(scenario())
     assert statuses(session_factory, [first, second]) == [("sent", 1), ("sent", 1)]
+
+
+class Staggered(Recorder):
+    """Delivers to chat n after n × 10 ms: sends that finish a few milliseconds apart."""
+
+    async def send(self, address: str, message: Message, target: str | None = None) -> str | None:
+        await asyncio.sleep(int(address) * 0.01)
+        return await super().send(address, message, target)
+
+
+@pytest.mark.parametrize(("window", "records"), [(0.2, [1]), (0.0, [2, 3, 4, 5])])
+def test_sends_finishing_within_the_record_window_are_recorded_together(
+    session_factory: Factory, window: float, records: list[int]
+) -> None:
+    """Group commit: each record is a write transaction with a fixed cost (and SQLite's
+    write lock), so sends finishing close together share one."""
+    ids = [row_id for chat in range(5) for row_id in enqueue(session_factory, str(chat), "Hi")]
+    outbox_dispatcher = dispatcher(session_factory, Staggered(), Clock())
+    outbox_dispatcher.record_window = window
+    commits: list[None] = []
+    engine = session_factory.kw["bind"]
+
+    def count(connection: object) -> None:
+        commits.append(None)
+
+    async def scenario() -> None:
+        rows = await outbox_dispatcher.drain_once()
+        assert rows == 5
+
+    event.listen(engine, "commit", count)
+    try:
+        run(scenario())
+    finally:
+        event.remove(engine, "commit", count)
+        outbox_dispatcher.close()
+    assert statuses(session_factory, ids) == [("sent", 1)] * 5
+    looks = 1 if engine.dialect.name == "postgresql" else 0  # a claim is a write there
+    assert len(commits) - looks in records  # without a window, one per send unless slow
 
 
 @pytest.mark.parametrize(
