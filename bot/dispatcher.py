@@ -48,15 +48,17 @@ is due again then) rather than waited for, which would hold back that chat's nex
 question."""
 
 RECORD_WINDOW = 0.02
-"""Seconds the recorder waits for more outcomes before it writes (group commit). Each
-record is a write transaction with a fixed cost, 2-3.5 ms of CPU on SQLite (BEGIN
-IMMEDIATE, the UPDATE, the message-ref upsert, COMMIT), and on SQLite it takes the write
-lock from the handling transactions. Sends finishing a few milliseconds apart were
-recorded one or two at a time: bench/telegram.py (unlimited) ran 640 record
+"""Seconds the recorder waits, at most, for the sends still on the wire before it writes
+(group commit). Each record is a write transaction with a fixed cost, 2-3.5 ms of CPU on
+SQLite (BEGIN IMMEDIATE, the UPDATE, the message-ref upsert, COMMIT), and on SQLite it
+takes the write lock from the handling transactions. Sends finishing a few milliseconds
+apart were recorded one or two at a time: bench/telegram.py (unlimited) ran 640 record
 transactions for 2,600 sends, the dispatcher's largest cost; with this window about 300,
-and 15-20 % less CPU per update. A chat's next message waits for its previous sends to be
-recorded, so this adds at most 20 ms to its gap between messages; Telegram's own pace in
-a private chat is one a second."""
+and 15-20 % less CPU per update. It only waits while other sends are on the wire: a send
+done but not yet recorded goes out again after a kill -9, so a paced dispatcher whose
+sends land one at a time records each at once, as before. A chat's next message waits
+for its previous sends to be recorded, so this adds at most 20 ms to its gap between
+messages; Telegram's own pace in a private chat is one a second."""
 RECORD_BATCH = 64
 """Outcomes waiting that make the recorder write at once, without the window."""
 
@@ -149,6 +151,9 @@ class Dispatcher:
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.record_window = RECORD_WINDOW
+        self._on_wire = 0
+        """Sends in progress (past pacing, waiting for the platform's answer)."""
+        self._wire_idle = asyncio.Event()
         self._wake = asyncio.Event()
         self._settled = asyncio.Condition()
         self._done: set[int] = set()
@@ -369,8 +374,9 @@ class Dispatcher:
 
     async def _record_together(self, outcomes: list[_Outcome]) -> list[int]:
         """Record these outcomes in the next shared transaction (group commit for sends):
-        the recorder waits `record_window` for more before it writes, and while one batch
-        commits, the next accumulates. Returns settled ids."""
+        while other sends are on the wire, the recorder waits for them, `record_window` at
+        most, before it writes; while one batch commits, the next accumulates. Returns
+        settled ids."""
         future: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
         self._to_record.append((outcomes, future))
         if self._recorder is None or self._recorder.done():
@@ -386,8 +392,9 @@ class Dispatcher:
             return lambda: loop.run_in_executor(self._executor, self._record, outcomes)
 
         while self._to_record:
-            if len(self._to_record) < RECORD_BATCH:
-                await asyncio.sleep(self.record_window)
+            if len(self._to_record) < RECORD_BATCH and self._on_wire:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wire_idle.wait(), self.record_window)
             batch, self._to_record = self._to_record, []
             every = [outcome for outcomes, _ in batch for outcome in outcomes]
             try:
@@ -515,6 +522,8 @@ class Dispatcher:
             counted = getattr(channel, "counted_messages", None)
             messages = counted(due.message) if counted is not None else 1
             await pacer.wait(due.row.address, edit=due.target is not None, messages=messages)
+        self._on_wire += 1
+        self._wire_idle.clear()
         try:
             platform_id = await channel.send(due.row.address, due.message, due.target)
         except DeliveryError as error:
@@ -522,6 +531,10 @@ class Dispatcher:
         except Exception as exc:
             log.exception("sending outbox row %s failed", due.row.id)
             return _Outcome(due, DeliveryError(repr(exc)))
+        finally:
+            self._on_wire -= 1
+            if not self._on_wire:
+                self._wire_idle.set()
         return _Outcome(due, platform_id=platform_id)
 
     def _record(self, outcomes: list[_Outcome]) -> list[int]:

@@ -490,7 +490,8 @@ def test_sends_finishing_within_the_record_window_are_recorded_together(
     session_factory: Factory, window: float, records: list[int]
 ) -> None:
     """Group commit: each record is a write transaction with a fixed cost (and SQLite's
-    write lock), so sends finishing close together share one."""
+    write lock), so sends finishing close together share one: the recorder waits for
+    the sends still on the wire."""
     ids = [row_id for chat in range(5) for row_id in enqueue(session_factory, str(chat), "Hi")]
     outbox_dispatcher = dispatcher(session_factory, Staggered(), Clock())
     outbox_dispatcher.record_window = window
@@ -513,6 +514,25 @@ def test_sends_finishing_within_the_record_window_are_recorded_together(
     assert statuses(session_factory, ids) == [("sent", 1)] * 5
     looks = 1 if engine.dialect.name == "postgresql" else 0  # a claim is a write there
     assert len(commits) - looks in records  # without a window, one per send unless slow
+
+
+def test_a_send_with_nothing_else_on_the_wire_is_recorded_without_waiting(
+    session_factory: Factory,
+) -> None:
+    """A send done but not recorded goes out again after a kill -9: a paced dispatcher,
+    whose sends land one at a time, must not hold each one's record back for the window."""
+    ids = enqueue(session_factory, "a", "Hi")
+    outbox_dispatcher = dispatcher(session_factory, Recorder(), Clock())
+    outbox_dispatcher.record_window = 60.0
+
+    async def scenario() -> None:
+        assert await asyncio.wait_for(outbox_dispatcher.drain_once(), 10) == 1
+
+    try:
+        run(scenario())
+    finally:
+        outbox_dispatcher.close()
+    assert statuses(session_factory, ids) == [("sent", 1)]
 
 
 @pytest.mark.parametrize(
