@@ -30,6 +30,8 @@ SQLite is one process by the issue's rule: there every process leads.
 While it leads, a holder writes a heartbeat to `role_holders` (the scope is the role's
 name) at each check, through the lock's own connection: the heartbeat is the check.
 Operators read those rows (`parley status`, `GET /readyz`); the lock alone decides.
+A holder's first heartbeat comes before it acts in the role, which lets a late action of
+a possibly deposed holder be fenced by the row (`storage.role_holders.still_holds`).
 
 A session-level advisory lock needs a real session: behind a transaction-pooling
 proxy (PgBouncer `pool_mode=transaction`) it does not work; connect the scheduler's

@@ -3,7 +3,8 @@
 The advisory lock decides who leads (`bot.leader`); these rows let operators see it
 (`parley status`, `GET /readyz`): the holder, since when, and its last heartbeat. A
 holder that died leaves its row behind with an old heartbeat, which is how a reader
-tells it is gone; the next holder overwrites it.
+tells it is gone; the next holder overwrites it. A holder that acts late, after a wait,
+checks the row first (`still_holds`): it may have been deposed without noticing yet.
 """
 
 from __future__ import annotations
